@@ -1,0 +1,60 @@
+"""d2lhelpers: the helper package of an interactive deep-learning textbook.
+
+Import it as ``import d2lhelpers as d2l``.
+"""
+
+from .animator import Animator
+from .arrays import TensorLoader, load_array, synthetic_data
+from .datasets import (
+    DATASETS,
+    DataSetNotFoundError,
+    cache_dir,
+    get_data_path,
+    resolve_dataset,
+)
+from .devices import cpu, num_gpus, try_all_gpus, try_gpu
+from .fashion_mnist import (
+    FASHION_MNIST_LABELS,
+    get_fashion_mnist_labels,
+    load_data_fashion_mnist,
+    read_fashion_mnist,
+)
+from .plotting import plot, set_axes, set_figsize, show_images
+from .reduced import reduced_mode
+from .reproducibility import seed_everything
+from .timing import Accumulator, Timer
+from .training import TrainingHistory, accuracy, evaluate_accuracy, train_classifier
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DATASETS",
+    "FASHION_MNIST_LABELS",
+    "Accumulator",
+    "Animator",
+    "DataSetNotFoundError",
+    "TensorLoader",
+    "Timer",
+    "TrainingHistory",
+    "accuracy",
+    "cache_dir",
+    "cpu",
+    "evaluate_accuracy",
+    "get_data_path",
+    "get_fashion_mnist_labels",
+    "load_array",
+    "load_data_fashion_mnist",
+    "num_gpus",
+    "plot",
+    "read_fashion_mnist",
+    "reduced_mode",
+    "resolve_dataset",
+    "seed_everything",
+    "set_axes",
+    "set_figsize",
+    "show_images",
+    "synthetic_data",
+    "train_classifier",
+    "try_all_gpus",
+    "try_gpu",
+]

@@ -1,0 +1,28 @@
+"""Command line: ``python -m d2lhelpers doctor`` and ``python -m d2lhelpers download``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from . import doctor
+from .datasets import DATASETS, resolve_dataset
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m d2lhelpers")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("doctor", help="check the installation, devices, kernels and data sets")
+    download = commands.add_parser("download", help="fetch data sets into the user cache")
+    download.add_argument("names", nargs="*", choices=[[], *DATASETS], help="default: all")
+    args = parser.parse_args(argv)
+    if args.command == "doctor":
+        return doctor.main()
+    for name in args.names or DATASETS:
+        paths = resolve_dataset(name)
+        print(f"{name}: " + ", ".join(str(p) for p in paths.values()))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

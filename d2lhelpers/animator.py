@@ -1,0 +1,102 @@
+"""A live training plot that costs little training time."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+from IPython import get_ipython
+from IPython.display import DisplayHandle, display
+from matplotlib.figure import Figure
+
+from .plotting import DEFAULT_FMTS, set_axes
+from .reduced import reduced_mode
+
+
+def _in_notebook_kernel() -> bool:
+    shell = get_ipython()
+    return shell is not None and hasattr(shell, "kernel")
+
+
+class Animator:
+    """Plot curves that grow while a model trains, redrawing in place in JupyterLab.
+
+    Points are recorded by :meth:`add` as often as you like; the figure is redrawn only when
+    enough time has passed: at least ``min_interval`` seconds, and long enough that drawing
+    takes at most ``max_overhead`` of the wall-clock time (drawing one PNG costs tens of
+    milliseconds, so redrawing every minibatch would slow training several-fold). Call
+    :meth:`finish` at the end to draw the last points.
+
+    Outside a notebook kernel (a script), and in reduced mode (the test suite), nothing is
+    drawn live: the figure is drawn once by :meth:`finish`.
+
+    Source: the ``Animator`` of d2l §3.6, rebuilt to redraw at a bounded rate.
+    """
+
+    def __init__(
+        self,
+        xlabel: str | None = None,
+        ylabel: str | None = None,
+        legend: Sequence[str] = (),
+        xlim: tuple[float, float] | None = None,
+        ylim: tuple[float, float] | None = None,
+        xscale: str = "linear",
+        yscale: str = "linear",
+        fmts: Sequence[str] = DEFAULT_FMTS,
+        figsize: tuple[float, float] = (3.5, 2.5),
+        min_interval: float = 0.5,
+        max_overhead: float = 0.02,
+    ) -> None:
+        if min_interval < 0 or not 0 < max_overhead < 1:
+            raise ValueError(
+                "Animator: min_interval must be >= 0 seconds and max_overhead in (0, 1), "
+                f"got {min_interval!r} and {max_overhead!r}"
+            )
+        self.fig = Figure(figsize=figsize)  # not pyplot's: the inline backend must not show it again
+        self.axes = self.fig.add_subplot()
+        self._axes_options = (xlabel, ylabel, xlim, ylim, xscale, yscale, legend)
+        self.fmts = fmts
+        self.X: list[list[float]] = []
+        self.Y: list[list[float]] = []
+        self.min_interval = min_interval
+        self.max_overhead = max_overhead
+        self.live = _in_notebook_kernel() and not reduced_mode()
+        self.draw_seconds = 0.0
+        """Total wall-clock time spent drawing, in seconds."""
+        self._handle: DisplayHandle | None = None
+        self._next_draw = 0.0
+
+    def add(self, x: float, ys: float | None | Sequence[float | None]) -> None:
+        """Append the point ``(x, y)`` to each curve; ``None`` skips a curve at this ``x``."""
+        ys = list(ys) if isinstance(ys, Sequence) else [ys]
+        if not self.X:
+            self.X = [[] for _ in ys]
+            self.Y = [[] for _ in ys]
+        if len(ys) != len(self.Y):
+            raise ValueError(f"Animator.add(): expected {len(self.Y)} y values, got {len(ys)}")
+        for i, y in enumerate(ys):
+            if y is not None:
+                self.X[i].append(float(x))
+                self.Y[i].append(float(y))
+        if self.live and time.perf_counter() >= self._next_draw:
+            self._draw()
+
+    def finish(self) -> None:
+        """Draw the figure with every point recorded so far."""
+        if _in_notebook_kernel():
+            self._draw()
+
+    def _draw(self) -> None:
+        start = time.perf_counter()
+        self.axes.cla()
+        for i, (x, y) in enumerate(zip(self.X, self.Y)):
+            self.axes.plot(x, y, self.fmts[i % len(self.fmts)])
+        set_axes(self.axes, *self._axes_options)
+        self.fig.tight_layout()
+        if self._handle is None:
+            self._handle = display(self.fig, display_id=True)
+        else:
+            self._handle.update(self.fig)
+        cost = time.perf_counter() - start
+        self.draw_seconds += cost
+        self._next_draw = time.perf_counter() + max(self.min_interval, cost / self.max_overhead)

@@ -1,0 +1,154 @@
+"""Static plots: figure size, line plots, and image grids."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+from matplotlib.axes import Axes
+
+DEFAULT_FMTS = ("-", "m--", "g-.", "r:")
+
+
+def set_figsize(figsize: tuple[float, float] = (3.5, 2.5)) -> None:
+    """Set the default matplotlib figure size, in inches (width, height).
+
+    Raises:
+        ValueError: if ``figsize`` is not two positive numbers.
+    """
+    if len(figsize) != 2 or not all(float(s) > 0 for s in figsize):
+        raise ValueError(f"set_figsize(figsize): expected (width, height) > 0, got {figsize!r}")
+    plt.rcParams["figure.figsize"] = figsize
+
+
+def set_axes(
+    axes: Axes,
+    xlabel: str | None = None,
+    ylabel: str | None = None,
+    xlim: tuple[float, float] | None = None,
+    ylim: tuple[float, float] | None = None,
+    xscale: str = "linear",
+    yscale: str = "linear",
+    legend: Sequence[str] = (),
+) -> None:
+    """Apply labels, limits, scales, a legend and a grid to ``axes``."""
+    axes.set_xlabel(xlabel)
+    axes.set_ylabel(ylabel)
+    axes.set_xscale(xscale)
+    axes.set_yscale(yscale)
+    if xlim is not None:
+        axes.set_xlim(xlim)
+    if ylim is not None:
+        axes.set_ylim(ylim)
+    if legend:
+        axes.legend(legend)
+    axes.grid(True)
+
+
+def _as_curves(values: Any) -> list[np.ndarray]:
+    """One 1-D array per curve, from a tensor, an array, a list of numbers or a list of lists."""
+    if isinstance(values, torch.Tensor):
+        values = values.detach().cpu().numpy()
+    if isinstance(values, np.ndarray):
+        return [values] if values.ndim == 1 else list(values)
+    if len(values) and np.ndim(values[0]) == 0:
+        return [np.asarray(values)]
+    return [np.asarray(v.detach().cpu() if isinstance(v, torch.Tensor) else v) for v in values]
+
+
+def plot(
+    X: Any,
+    Y: Any = None,
+    xlabel: str | None = None,
+    ylabel: str | None = None,
+    legend: Sequence[str] = (),
+    xlim: tuple[float, float] | None = None,
+    ylim: tuple[float, float] | None = None,
+    xscale: str = "linear",
+    yscale: str = "linear",
+    fmts: Sequence[str] = DEFAULT_FMTS,
+    figsize: tuple[float, float] | None = None,
+    axes: Axes | None = None,
+) -> Axes:
+    """Plot one or several curves.
+
+    Args:
+        X: x values, shape ``(n,)``, or one sequence per curve.
+        Y: y values, shape ``(n,)`` or ``(k, n)`` for ``k`` curves; if ``None``, ``X`` is
+            plotted against ``0, 1, ..., n-1``.
+        fmts: matplotlib format strings, used in turn.
+        axes: draw into these axes instead of a new figure.
+
+    Returns:
+        The axes drawn into.
+
+    Raises:
+        ValueError: if the number of x sequences is neither 1 nor the number of curves, or an
+            x sequence and its curve differ in length.
+    """
+    if Y is None:
+        Y = X
+        X = [np.arange(len(y)) for y in _as_curves(Y)]
+    xs, ys = _as_curves(X), _as_curves(Y)
+    if len(xs) == 1:
+        xs = xs * len(ys)
+    if len(xs) != len(ys):
+        raise ValueError(f"plot(): got {len(xs)} x sequences for {len(ys)} curves")
+    if axes is None:
+        axes = plt.figure(figsize=figsize).gca()
+    for i, (x, y) in enumerate(zip(xs, ys)):
+        if len(x) != len(y):
+            raise ValueError(f"plot(): x has {len(x)} values but its curve has {len(y)}")
+        axes.plot(x, y, fmts[i % len(fmts)])
+    set_axes(axes, xlabel, ylabel, xlim, ylim, xscale, yscale, legend)
+    return axes
+
+
+def show_images(
+    images: torch.Tensor | Sequence[Any],
+    num_rows: int,
+    num_cols: int,
+    titles: Sequence[str] | None = None,
+    scale: float = 1.5,
+) -> np.ndarray:
+    """Show images in a grid of ``num_rows`` by ``num_cols``, each with an optional title.
+
+    Args:
+        images: tensor of shape ``(N, H, W)``, ``(N, 1, H, W)`` or ``(N, 3, H, W)``, or a
+            sequence of such images or PIL images; at most ``num_rows * num_cols`` are shown.
+        titles: one title per image.
+        scale: size of each image in inches.
+
+    Returns:
+        The array of axes, shape ``(num_rows, num_cols)``.
+
+    Raises:
+        ValueError: if the grid is empty, or ``titles`` is shorter than the images shown.
+
+    Source: ``show_images`` of d2l §3.5 (the image classification data set).
+    """
+    if num_rows < 1 or num_cols < 1:
+        raise ValueError(f"show_images(): grid must be at least 1x1, got {num_rows}x{num_cols}")
+    shown = list(images)[: num_rows * num_cols]
+    if titles is not None and len(titles) < len(shown):
+        raise ValueError(f"show_images(): {len(shown)} images but only {len(titles)} titles")
+    _, axes = plt.subplots(
+        num_rows, num_cols, figsize=(num_cols * scale, num_rows * scale), squeeze=False
+    )
+    for i, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if i >= len(shown):
+            continue
+        img = shown[i]
+        if isinstance(img, torch.Tensor):
+            img = img.detach().cpu()
+            img = img.squeeze(0) if img.ndim == 3 and img.shape[0] == 1 else img
+            img = img.permute(1, 2, 0) if img.ndim == 3 else img
+            img = img.numpy()
+        ax.imshow(img, cmap="gray" if np.ndim(img) == 2 else None)
+        if titles is not None:
+            ax.set_title(titles[i])
+    return axes

@@ -1,0 +1,162 @@
+"""Evaluating and training classifiers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+import torch
+from torch import Tensor, nn
+
+from . import reduced
+from .animator import Animator
+from .devices import try_gpu
+from .timing import Accumulator, Timer
+
+Batches = Iterable[tuple[Tensor, Tensor]]
+
+
+def accuracy(y_hat: Tensor, y: Tensor) -> int:
+    """Number of correct predictions.
+
+    Args:
+        y_hat: logits or probabilities of shape ``(B, num_classes)``, or predicted labels
+            of shape ``(B,)``.
+        y: true labels, shape ``(B,)``.
+
+    Source: d2l §3.6 (softmax regression from scratch).
+    """
+    if y_hat.ndim > 1 and y_hat.shape[1] > 1:
+        y_hat = y_hat.argmax(dim=1)
+    return int((y_hat.type(y.dtype) == y).sum())
+
+
+def _device_of(net: nn.Module) -> torch.device:
+    param = next(net.parameters(), None)
+    return param.device if param is not None else torch.device("cpu")
+
+
+def evaluate_accuracy(net: nn.Module, data_iter: Batches, device: torch.device | None = None) -> float:
+    """Fraction of examples in ``data_iter`` that ``net`` classifies correctly.
+
+    The network is put in evaluation mode (``net.eval()``) and left there.
+
+    Args:
+        net: maps ``X`` of shape ``(B, ...)`` to logits of shape ``(B, num_classes)``.
+        data_iter: yields ``(X, y)`` with ``y`` of shape ``(B,)``, dtype int64.
+        device: where to evaluate; defaults to the device of ``net``'s parameters.
+
+    Returns:
+        Accuracy in [0, 1].
+
+    Raises:
+        ValueError: if ``data_iter`` yields no examples.
+
+    Source: the accuracy metric of d2l §3.6 (softmax regression from scratch).
+    """
+    device = device or _device_of(net)
+    net.eval()
+    correct, total = 0, 0
+    with torch.no_grad():
+        for X, y in data_iter:
+            X, y = X.to(device), y.to(device)
+            correct += accuracy(net(X), y)
+            total += y.numel()
+    if total == 0:
+        raise ValueError("evaluate_accuracy(data_iter): data_iter yielded no examples")
+    return correct / total
+
+
+@dataclass
+class TrainingHistory:
+    """Per-epoch results of :func:`train_classifier` (one list entry per epoch)."""
+
+    train_loss: list[float] = field(default_factory=list)
+    """Mean training loss over the epoch's minibatches, weighted by batch size."""
+    train_acc: list[float] = field(default_factory=list)
+    test_acc: list[float] = field(default_factory=list)
+    examples_per_sec: list[float] = field(default_factory=list)
+    """Training throughput (forward, backward and update), not counting evaluation."""
+
+
+def train_classifier(
+    net: nn.Module,
+    train_iter: Batches,
+    test_iter: Batches,
+    num_epochs: int,
+    lr: float | None = None,
+    optimizer: torch.optim.Optimizer | None = None,
+    loss: Callable[[Tensor, Tensor], Tensor] | None = None,
+    device: torch.device | None = None,
+    plot: bool = True,
+) -> TrainingHistory:
+    """Train a classifier with minibatch SGD (or ``optimizer``), plotting progress live.
+
+    Args:
+        net: maps ``X`` of shape ``(B, ...)`` to logits of shape ``(B, num_classes)``.
+        train_iter, test_iter: yield ``(X, y)``, ``y`` int64 of shape ``(B,)``.
+        num_epochs: passes over ``train_iter``.
+        lr: learning rate of ``torch.optim.SGD``, when ``optimizer`` is not given.
+        optimizer: an optimizer over ``net``'s parameters.
+        loss: mean loss over a minibatch; default ``nn.CrossEntropyLoss()`` on logits.
+        device: where to train; default :func:`try_gpu`. ``net`` is moved there.
+        plot: draw the live :class:`Animator` of loss and accuracies.
+
+    Returns:
+        The per-epoch :class:`TrainingHistory`.
+
+    Raises:
+        ValueError: unless exactly one of ``lr`` and ``optimizer`` is given, or if
+            ``num_epochs`` is not a positive int.
+
+    Source: ``train_ch3`` / ``train_ch6`` of d2l §3.6 and §6.6, merged.
+    """
+    if (lr is None) == (optimizer is None):
+        raise ValueError("train_classifier: give exactly one of lr and optimizer")
+    if not isinstance(num_epochs, int) or num_epochs < 1:
+        raise ValueError(f"num_epochs must be a positive int, got {num_epochs!r}")
+    if reduced.reduced_mode() and num_epochs > reduced.REDUCED_MAX_EPOCHS:
+        reduced.notify(f"training {reduced.REDUCED_MAX_EPOCHS} of {num_epochs} epochs")
+        num_epochs = reduced.REDUCED_MAX_EPOCHS
+    device = device or try_gpu()
+    net.to(device)
+    optimizer = optimizer or torch.optim.SGD(net.parameters(), lr=lr)
+    loss = loss or nn.CrossEntropyLoss()
+    legend = ("train loss", "train acc", "test acc")
+    animator = Animator(xlabel="epoch", xlim=(0, num_epochs), legend=legend) if plot else None
+    history, timer = TrainingHistory(), Timer()
+    num_batches = len(train_iter) if hasattr(train_iter, "__len__") else None
+    for epoch in range(num_epochs):
+        metric = Accumulator(3)  # summed loss, number correct, number of examples
+        net.train()
+        timer.start()
+        for i, (X, y) in enumerate(train_iter):
+            X, y = X.to(device), y.to(device)
+            y_hat = net(X)
+            batch_loss = loss(y_hat, y)
+            optimizer.zero_grad()
+            batch_loss.backward()
+            optimizer.step()
+            with torch.no_grad():
+                metric.add(float(batch_loss) * len(y), accuracy(y_hat, y), len(y))
+            # Five points per epoch; the animator itself decides when to redraw.
+            if animator and num_batches and (i + 1) % max(num_batches // 5, 1) == 0:
+                x = epoch + (i + 1) / num_batches
+                animator.add(x, (metric[0] / metric[2], metric[1] / metric[2], None))
+        seconds = timer.stop()
+        if metric[2] == 0:
+            raise ValueError("train_classifier(train_iter): train_iter yielded no examples")
+        history.train_loss.append(metric[0] / metric[2])
+        history.train_acc.append(metric[1] / metric[2])
+        history.examples_per_sec.append(metric[2] / seconds)
+        history.test_acc.append(evaluate_accuracy(net, test_iter, device))
+        if animator:
+            animator.add(epoch + 1, (None, None, history.test_acc[-1]))
+    if animator:
+        animator.finish()
+    print(
+        f"loss {history.train_loss[-1]:.3f}, train acc {history.train_acc[-1]:.3f}, "
+        f"test acc {history.test_acc[-1]:.3f}\n"
+        f"{sum(history.examples_per_sec) / num_epochs:,.0f} examples/sec on {device}"
+    )
+    return history
