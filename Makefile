@@ -16,7 +16,7 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/activate
 
 book: $(VENV)/.installed
 	$(BIN)/python -m d2lhelpers doctor || true
-	$(BIN)/jupyter lab notebooks
+	$(BIN)/jupyter lab --ServerApp.root_dir=notebooks
 
 test: $(VENV)/.installed
 	$(BIN)/python -m pytest
