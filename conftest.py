@@ -2,12 +2,11 @@
 
 import os
 
+from nbval.kernel import RunningKernel
 from nbval.plugin import IPyNbFile
 
 # Notebooks (and the kernels nbval starts, which inherit this environment) run in reduced mode.
 os.environ.setdefault("D2L_REDUCED", "1")
-# Never pop up windows from a test.
-os.environ.setdefault("MPLBACKEND", "Agg")
 
 
 def pytest_collectstart(collector):
@@ -15,3 +14,14 @@ def pytest_collectstart(collector):
     # full-run outputs by design; errors still fail the cell.
     if isinstance(collector, IPyNbFile):
         collector.skip_compare += ("stderr",)
+
+
+def _execute_with_history(self, cell_input, allow_stdin=None):
+    # nbval executes with store_history=False, which hides a cell's trailing ';' from IPython,
+    # so values that JupyterLab suppresses would be displayed. Execute as JupyterLab does.
+    return self.kc.execute(
+        cell_input, store_history=True, allow_stdin=allow_stdin, stop_on_error=False
+    )
+
+
+RunningKernel.execute_cell_input = _execute_with_history

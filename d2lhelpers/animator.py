@@ -22,13 +22,24 @@ class Animator:
     """Plot curves that grow while a model trains, redrawing in place in JupyterLab.
 
     Points are recorded by :meth:`add` as often as you like; the figure is redrawn only when
-    enough time has passed: at least ``min_interval`` seconds, and long enough that drawing
+    enough time has passed: at least ``min_interval`` seconds (also before the first draw),
+    and long enough that drawing
     takes at most ``max_overhead`` of the wall-clock time (drawing one PNG costs tens of
     milliseconds, so redrawing every minibatch would slow training several-fold). Call
     :meth:`finish` at the end to draw the last points.
 
     Outside a notebook kernel (a script), and in reduced mode (the test suite), nothing is
     drawn live: the figure is drawn once by :meth:`finish`.
+
+    Args:
+        xlabel, ylabel, legend, xlim, ylim, xscale, yscale: axes options, as in :func:`plot`.
+        fmts: matplotlib format strings, one per curve, used in turn.
+        figsize: figure size in inches.
+        min_interval: least time between two draws, in seconds.
+        max_overhead: largest fraction of wall-clock time spent drawing, in (0, 1).
+
+    Raises:
+        ValueError: if ``min_interval`` < 0 or ``max_overhead`` is outside (0, 1).
 
     Source: the ``Animator`` of d2l §3.6, rebuilt to redraw at a bounded rate.
     """
@@ -44,7 +55,7 @@ class Animator:
         yscale: str = "linear",
         fmts: Sequence[str] = DEFAULT_FMTS,
         figsize: tuple[float, float] = (3.5, 2.5),
-        min_interval: float = 0.5,
+        min_interval: float = 1.0,
         max_overhead: float = 0.02,
     ) -> None:
         if min_interval < 0 or not 0 < max_overhead < 1:
@@ -52,7 +63,9 @@ class Animator:
                 "Animator: min_interval must be >= 0 seconds and max_overhead in (0, 1), "
                 f"got {min_interval!r} and {max_overhead!r}"
             )
-        self.fig = Figure(figsize=figsize)  # not pyplot's: the inline backend must not show it again
+        self.fig = Figure(
+            figsize=figsize
+        )  # not pyplot's: the inline backend must not show it again
         self.axes = self.fig.add_subplot()
         self._axes_options = (xlabel, ylabel, xlim, ylim, xscale, yscale, legend)
         self.fmts = fmts
@@ -64,7 +77,8 @@ class Animator:
         self.draw_seconds = 0.0
         """Total wall-clock time spent drawing, in seconds."""
         self._handle: DisplayHandle | None = None
-        self._next_draw = 0.0
+        # The first draw also waits: a training shorter than that is drawn once, by finish().
+        self._next_draw = time.perf_counter() + min_interval
 
     def add(self, x: float, ys: float | None | Sequence[float | None]) -> None:
         """Append the point ``(x, y)`` to each curve; ``None`` skips a curve at this ``x``."""

@@ -72,7 +72,9 @@ class TensorLoader:
             yield self.transform(*batch) if self.transform else batch
 
 
-def load_array(data_arrays: Sequence[Tensor], batch_size: int, is_train: bool = True) -> TensorLoader:
+def load_array(
+    data_arrays: Sequence[Tensor], batch_size: int, is_train: bool = True
+) -> TensorLoader:
     """Minibatches of ``data_arrays`` (e.g. ``(X, y)``), shuffled when ``is_train``.
 
     Source: ``load_array`` of d2l §3.3 (concise linear regression).
@@ -80,7 +82,9 @@ def load_array(data_arrays: Sequence[Tensor], batch_size: int, is_train: bool = 
     return TensorLoader(*data_arrays, batch_size=batch_size, shuffle=is_train)
 
 
-def synthetic_data(w: Tensor, b: float, num_examples: int, noise_std: float = 0.01) -> tuple[Tensor, Tensor]:
+def synthetic_data(
+    w: Tensor, b: float, num_examples: int, noise_std: float = 0.01
+) -> tuple[Tensor, Tensor]:
     """Examples of ``y = X w + b + noise`` with ``X`` and the noise drawn from normals.
 
     Args:

@@ -22,6 +22,7 @@ import hashlib
 import os
 import shutil
 import tempfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -184,7 +185,7 @@ def _decompress_verified(source: Path, file: DataFile, target_dir: Path) -> Path
         try:
             with gzip.open(source, "rb") as f:
                 shutil.copyfileobj(f, tmp)
-        except (OSError, EOFError):
+        except (OSError, EOFError, zlib.error):
             pass  # a corrupt archive fails the hash check below
     tmp_path = Path(tmp.name)
     if not _hash_matches(tmp_path, file.content_hash, gzipped=False):
@@ -193,7 +194,9 @@ def _decompress_verified(source: Path, file: DataFile, target_dir: Path) -> Path
     return tmp_path.replace(target_dir / file.name)
 
 
-def _find_local(file: DataFile, dirs: list[Path], target_dir: Path, problems: list[str]) -> Path | None:
+def _find_local(
+    file: DataFile, dirs: list[Path], target_dir: Path, problems: list[str]
+) -> Path | None:
     for d in dirs:
         plain, packed = d / file.name, d / (file.name + ".gz")
         if plain.is_file():

@@ -26,7 +26,11 @@ def _jupyter_kernels() -> list[str]:
     except ImportError:
         return ["jupyter_client not installed: JupyterLab cannot run these notebooks here"]
     specs = KernelSpecManager().get_all_specs()
-    ours = [name for name, spec in specs.items() if spec["spec"]["argv"][0] in (sys.executable, "python", "python3")]
+    ours = [
+        name
+        for name, spec in specs.items()
+        if spec["spec"]["argv"][0] in (sys.executable, "python", "python3")
+    ]
     lines = [f"kernels installed: {', '.join(sorted(specs)) or 'none'}"]
     if ours:
         lines.append(f"kernels that can run this Python: {', '.join(sorted(ours))}")
@@ -68,7 +72,10 @@ def report() -> tuple[list[str], int]:
         except DataSetNotFoundError as error:
             problems += 1
             hint = str(error).split("To get it, do one of:\n", 1)[-1]
-            lines.append(f"  {name:<20} MISSING; to get it, do one of:\n" + hint.rstrip().replace("  - ", "      - "))
+            lines.append(
+                f"  {name:<20} MISSING; to get it, do one of:\n"
+                + hint.rstrip().replace("  - ", "      - ")
+            )
     return lines, problems
 
 

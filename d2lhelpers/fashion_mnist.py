@@ -55,7 +55,9 @@ def read_fashion_mnist(train: bool, data_dir: str | Path | None = None) -> tuple
     return _read_split(paths[f"{prefix}-images-idx3-ubyte"], paths[f"{prefix}-labels-idx1-ubyte"])
 
 
-def _reduced_subset(images: Tensor, labels: Tensor, limit: int, split: str) -> tuple[Tensor, Tensor]:
+def _reduced_subset(
+    images: Tensor, labels: Tensor, limit: int, split: str
+) -> tuple[Tensor, Tensor]:
     # The same examples every run, drawn from all classes.
     keep = torch.randperm(len(labels), generator=torch.Generator().manual_seed(0))[:limit]
     reduced.notify(f"using {limit:,} of {len(labels):,} Fashion-MNIST {split} examples")
@@ -104,6 +106,8 @@ def load_data_fashion_mnist(
             limit = reduced.REDUCED_TRAIN_EXAMPLES if train else reduced.REDUCED_TEST_EXAMPLES
             images, labels = _reduced_subset(images, labels, limit, "training" if train else "test")
         splits.append(
-            TensorLoader(images, labels, batch_size=batch_size, shuffle=train, transform=to_float_images)
+            TensorLoader(
+                images, labels, batch_size=batch_size, shuffle=train, transform=to_float_images
+            )
         )
     return splits[0], splits[1]

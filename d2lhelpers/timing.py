@@ -63,7 +63,9 @@ class Accumulator:
             ValueError: if the number of values is not ``n``.
         """
         if len(args) != len(self.data):
-            raise ValueError(f"Accumulator.add(): expected {len(self.data)} values, got {len(args)}")
+            raise ValueError(
+                f"Accumulator.add(): expected {len(self.data)} values, got {len(args)}"
+            )
         self.data = [a + float(b) for a, b in zip(self.data, args)]
 
     def reset(self) -> None:

@@ -36,7 +36,9 @@ def _device_of(net: nn.Module) -> torch.device:
     return param.device if param is not None else torch.device("cpu")
 
 
-def evaluate_accuracy(net: nn.Module, data_iter: Batches, device: torch.device | None = None) -> float:
+def evaluate_accuracy(
+    net: nn.Module, data_iter: Batches, device: torch.device | None = None
+) -> float:
     """Fraction of examples in ``data_iter`` that ``net`` classifies correctly.
 
     The network is put in evaluation mode (``net.eval()``) and left there.
