@@ -31,7 +31,7 @@ notebooks: $(VENV)/.installed
 	done
 
 lint: $(VENV)/.installed
-	$(BIN)/ruff check d2lhelpers tests benchmarks notebooks
+	$(BIN)/ruff check .
 
 benchmarks: $(VENV)/.installed
 	$(BIN)/python benchmarks/fashion_mnist_loading.py

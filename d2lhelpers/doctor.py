@@ -20,23 +20,26 @@ def _version(package: str) -> str:
 
 
 def _jupyter_kernels() -> list[str]:
-    """Lines describing which Jupyter kernels run this Python."""
+    """Lines saying whether this is a kernel, and which installed kernels run this Python."""
+    from IPython import get_ipython
+
+    shell = get_ipython()
+    lines = []
+    if shell is not None and hasattr(shell, "kernel"):
+        lines.append(f"kernel in use: this notebook's kernel runs {sys.executable}")
     try:
         from jupyter_client.kernelspec import KernelSpecManager
     except ImportError:
-        return ["jupyter_client not installed: JupyterLab cannot run these notebooks here"]
+        return [*lines, "jupyter_client not installed: JupyterLab cannot run notebooks here"]
     specs = KernelSpecManager().get_all_specs()
-    ours = [
-        name
-        for name, spec in specs.items()
-        if spec["spec"]["argv"][0] in (sys.executable, "python", "python3")
-    ]
-    lines = [f"kernels installed: {', '.join(sorted(specs)) or 'none'}"]
-    if ours:
-        lines.append(f"kernels that can run this Python: {', '.join(sorted(ours))}")
-    else:
+    for name, spec in sorted(specs.items()):
+        python = spec["spec"]["argv"][0]
+        # Jupyter replaces a bare "python" by the Python that runs JupyterLab itself.
+        where = "the Python running JupyterLab" if python in ("python", "python3") else python
+        lines.append(f"kernel {name!r} runs {where}")
+    if not any(spec["spec"]["argv"][0] == sys.executable for spec in specs.values()):
         lines.append(
-            "no kernel runs this Python; register one with:\n"
+            "to use this Python from any JupyterLab, register it as a kernel:\n"
             f"      {sys.executable} -m ipykernel install --user --name d2l"
         )
     return lines
