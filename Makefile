@@ -10,7 +10,6 @@ $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
 
 $(VENV)/.installed: pyproject.toml | $(BIN)/activate
-	$(BIN)/python -m pip install --upgrade pip
 	$(BIN)/python -m pip install -e ".[book,test]"
 	touch $@
 
