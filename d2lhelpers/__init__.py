@@ -19,6 +19,7 @@ from .fashion_mnist import (
     load_data_fashion_mnist,
     read_fashion_mnist,
 )
+from .linear_models import cross_entropy, data_iter, linreg, sgd, softmax, squared_loss
 from .plotting import plot, set_axes, set_figsize, show_images
 from .reduced import reduced_mode
 from .reproducibility import seed_everything
@@ -57,4 +58,10 @@ __all__ = [
     "train_classifier",
     "try_all_gpus",
     "try_gpu",
+    "cross_entropy",
+    "data_iter",
+    "linreg",
+    "sgd",
+    "softmax",
+    "squared_loss",
 ]

@@ -91,7 +91,7 @@ def load_data_fashion_mnist(
     Source: d2l §3.5 (the image classification data set).
     """
     if resize is not None:
-        size = [resize, resize] if isinstance(resize, int) else list(resize)
+        size = list(resize) if isinstance(resize, (tuple, list)) else [resize, resize]
         if len(size) != 2 or not all(isinstance(s, int) and s > 0 for s in size):
             raise ValueError(f"resize must be a positive int or (height, width), got {resize!r}")
 

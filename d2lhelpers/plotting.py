@@ -96,12 +96,12 @@ def plot(
     if len(xs) == 1:
         xs = xs * len(ys)
     if len(xs) != len(ys):
-        raise ValueError(f"plot(): got {len(xs)} x sequences for {len(ys)} curves")
+        raise ValueError(f"plot(X, Y): got {len(xs)} x sequences for {len(ys)} curves")
     if axes is None:
         axes = plt.figure(figsize=figsize).gca()
     for i, (x, y) in enumerate(zip(xs, ys)):
         if len(x) != len(y):
-            raise ValueError(f"plot(): x has {len(x)} values but its curve has {len(y)}")
+            raise ValueError(f"plot(X, Y): x has {len(x)} values but its curve has {len(y)}")
         axes.plot(x, y, fmts[i % len(fmts)])
     set_axes(axes, xlabel, ylabel, xlim, ylim, xscale, yscale, legend)
     return axes
@@ -131,10 +131,12 @@ def show_images(
     Source: ``show_images`` of d2l §3.5 (the image classification data set).
     """
     if num_rows < 1 or num_cols < 1:
-        raise ValueError(f"show_images(): grid must be at least 1x1, got {num_rows}x{num_cols}")
+        raise ValueError(
+            f"show_images(num_rows, num_cols): grid must be at least 1x1, got {num_rows}x{num_cols}"
+        )
     shown = list(images)[: num_rows * num_cols]
     if titles is not None and len(titles) < len(shown):
-        raise ValueError(f"show_images(): {len(shown)} images but only {len(titles)} titles")
+        raise ValueError(f"show_images(titles): {len(shown)} images but only {len(titles)} titles")
     _, axes = plt.subplots(
         num_rows, num_cols, figsize=(num_cols * scale, num_rows * scale), squeeze=False
     )
