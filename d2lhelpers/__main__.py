@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from . import doctor
-from .datasets import DATASETS, resolve_dataset
+from .datasets import DATASETS, DataSetNotFoundError, resolve_dataset
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -19,7 +19,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "doctor":
         return doctor.main()
     for name in args.names or DATASETS:
-        paths = resolve_dataset(name)
+        try:
+            paths = resolve_dataset(name)
+        except DataSetNotFoundError as error:  # its message says how to get the file
+            print(error, file=sys.stderr)
+            return 1
         print(f"{name}: " + ", ".join(str(p) for p in paths.values()))
     return 0
 

@@ -19,7 +19,12 @@ def set_figsize(figsize: tuple[float, float] = (3.5, 2.5)) -> None:
     Raises:
         ValueError: if ``figsize`` is not two positive numbers.
     """
-    if len(figsize) != 2 or not all(float(s) > 0 for s in figsize):
+    valid = (
+        isinstance(figsize, (tuple, list))
+        and len(figsize) == 2
+        and all(isinstance(s, (int, float)) and not isinstance(s, bool) and s > 0 for s in figsize)
+    )
+    if not valid:
         raise ValueError(f"set_figsize(figsize): expected (width, height) > 0, got {figsize!r}")
     plt.rcParams["figure.figsize"] = figsize
 

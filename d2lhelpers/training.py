@@ -28,7 +28,13 @@ def accuracy(y_hat: Tensor, y: Tensor) -> int:
     """
     if y_hat.ndim > 1 and y_hat.shape[1] > 1:
         y_hat = y_hat.argmax(dim=1)
-    return int((y_hat.type(y.dtype) == y).sum())
+    if y_hat.numel() != y.numel():
+        raise ValueError(
+            f"accuracy(y_hat, y): y_hat of shape {tuple(y_hat.shape)} does not match "
+            f"y of shape {tuple(y.shape)}"
+        )
+    # reshape: predictions of shape (B, 1) must compare element-wise, not broadcast to (B, B).
+    return int((y_hat.reshape(y.shape).type(y.dtype) == y).sum())
 
 
 def _device_of(net: nn.Module) -> torch.device:
