@@ -5,9 +5,9 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 
+import matplotlib.pyplot as plt
 from IPython import get_ipython
 from IPython.display import DisplayHandle, display
-from matplotlib.figure import Figure
 
 from .plotting import DEFAULT_FMTS, set_axes
 from .reduced import reduced_mode
@@ -63,9 +63,10 @@ class Animator:
                 "Animator: min_interval must be >= 0 seconds and max_overhead in (0, 1), "
                 f"got {min_interval!r} and {max_overhead!r}"
             )
-        self.fig = Figure(
-            figsize=figsize
-        )  # not pyplot's: the inline backend must not show it again
+        # Made through pyplot so that a notebook's inline backend is loaded (and can render it),
+        # then closed so that the backend does not show it a second time at the end of the cell.
+        self.fig = plt.figure(figsize=figsize)
+        plt.close(self.fig)
         self.axes = self.fig.add_subplot()
         self._axes_options = (xlabel, ylabel, xlim, ylim, xscale, yscale, legend)
         self.fmts = fmts
