@@ -1,11 +1,11 @@
-"""Command line: ``python -m d2lhelpers doctor`` and ``python -m d2lhelpers download``."""
+"""Command line: ``python -m d2lhelpers doctor``, ``download`` and ``grade``."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
-from . import doctor
+from . import doctor, grading
 from .datasets import DATASETS, DataSetNotFoundError, resolve_dataset
 
 
@@ -15,9 +15,13 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("doctor", help="check the installation, devices, kernels and data sets")
     download = commands.add_parser("download", help="fetch data sets into the user cache")
     download.add_argument("names", nargs="*", choices=[[], *DATASETS], help="default: all")
+    grade = commands.add_parser("grade", help="grade a folder of assignment notebooks (otter)")
+    grading.add_arguments(grade)
     args = parser.parse_args(argv)
     if args.command == "doctor":
         return doctor.main()
+    if args.command == "grade":
+        return grading.main(args)
     for name in args.names or DATASETS:
         try:
             paths = resolve_dataset(name)
