@@ -20,6 +20,7 @@ from .fashion_mnist import (
     read_fashion_mnist,
 )
 from .linear_models import cross_entropy, data_iter, linreg, sgd, softmax, squared_loss
+from .model_selection import get_k_fold_data, k_fold_indices, log_rmse
 from .plotting import plot, set_axes, set_figsize, show_images
 from .reduced import reduced_mode
 from .reproducibility import seed_everything
@@ -64,4 +65,7 @@ __all__ = [
     "sgd",
     "softmax",
     "squared_loss",
+    "get_k_fold_data",
+    "k_fold_indices",
+    "log_rmse",
 ]
