@@ -35,3 +35,4 @@ lint: $(VENV)/.installed
 benchmarks: $(VENV)/.installed
 	$(BIN)/python benchmarks/fashion_mnist_loading.py
 	$(BIN)/python benchmarks/animator_overhead.py
+	$(BIN)/python benchmarks/lenet_training.py  # needs: $(BIN)/pip install --no-deps d2l==1.0.3

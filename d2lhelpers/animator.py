@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import matplotlib.pyplot as plt
 from IPython import get_ipython
 from IPython.display import DisplayHandle, display
+from matplotlib.lines import Line2D
 
 from .plotting import DEFAULT_FMTS, set_axes
 from .reduced import reduced_mode
@@ -78,6 +79,7 @@ class Animator:
         self.draw_seconds = 0.0
         """Total wall-clock time spent drawing, in seconds."""
         self._handle: DisplayHandle | None = None
+        self._lines: list[Line2D] = []
         # The first draw also waits: a training shorter than that is drawn once, by finish().
         self._next_draw = time.perf_counter() + min_interval
 
@@ -103,11 +105,17 @@ class Animator:
 
     def _draw(self) -> None:
         start = time.perf_counter()
-        self.axes.cla()
-        for i, (x, y) in enumerate(zip(self.X, self.Y)):
-            self.axes.plot(x, y, self.fmts[i % len(self.fmts)])
-        set_axes(self.axes, *self._axes_options)
-        self.fig.tight_layout()
+        if not self._lines:
+            self._lines = [
+                self.axes.plot(x, y, self.fmts[i % len(self.fmts)])[0]
+                for i, (x, y) in enumerate(zip(self.X, self.Y))
+            ]
+            set_axes(self.axes, *self._axes_options)
+        else:  # moving existing lines is much cheaper than rebuilding the axes
+            for line, x, y in zip(self._lines, self.X, self.Y):
+                line.set_data(x, y)
+            self.axes.relim()
+            self.axes.autoscale_view()
         if self._handle is None:
             self._handle = display(self.fig, display_id=True)
         else:
