@@ -44,8 +44,17 @@ def test_report_lists_versions_devices_and_every_data_set():
     assert "Jupyter:" in lines and "data sets:" in lines
     for name in DATASETS:
         line = data_set_line(lines, name)
-        assert " found in " in line or " MISSING; " in line
-    # The cache is empty and D2L_DATA_PATH unset: the d2l files are missing, with remedies.
+        assert " found in " in line or " not downloaded yet: fetched on first use" in line
+    # The cache is empty and D2L_DATA_PATH unset, but downloads are allowed: not a problem.
+    line = data_set_line(lines, "time-machine")
+    assert line.endswith("not downloaded yet: fetched on first use")
+    assert problems == text.count(" MISSING; ") + text.count("NOT INSTALLED")
+
+
+def test_report_offline_names_missing_data_sets_and_remedies(monkeypatch):
+    monkeypatch.setenv("D2L_OFFLINE", "1")
+    lines, problems = doctor.report()
+    text = "\n".join(lines)
     line = data_set_line(lines, "time-machine")
     assert "MISSING; to get it, do one of:" in line
     assert "      - python -m d2lhelpers download time-machine" in line
@@ -63,7 +72,7 @@ def test_report_finds_data_on_the_data_path(shared_data, monkeypatch):
         assert data_set_line(lines, name).endswith(f" found in {shared_data}")
 
 
-def test_report_never_downloads(server, register, tmp_path):
+def test_report_never_downloads(server, register, tmp_path, monkeypatch):
     url = server.serve("/good.txt", GOOD)
     remote_file = DataFile("good.txt", sha256(GOOD), (url,))
     register(DataSet("fake-remote", "remote only", "CC0", (remote_file,)))
@@ -79,9 +88,12 @@ def test_report_never_downloads(server, register, tmp_path):
         )
     )
     lines, _ = doctor.report()
+    assert data_set_line(lines, "fake-remote").endswith("not downloaded yet: fetched on first use")
+    assert data_set_line(lines, "fake-local").endswith(f"found in {tmp_path / 'local'}")
+    monkeypatch.setenv("D2L_OFFLINE", "1")
+    lines, _ = doctor.report()
     remote = data_set_line(lines, "fake-remote")
     assert "MISSING" in remote and f"download {url} yourself" in remote
-    assert data_set_line(lines, "fake-local").endswith(f"found in {tmp_path / 'local'}")
     assert server.total_requests == 0
 
 

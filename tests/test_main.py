@@ -68,10 +68,11 @@ def test_doctor_command_runs_the_doctor(monkeypatch, capsys):
     assert capsys.readouterr().out == "all good\n\n0 problem(s) found\n"
 
 
-def test_doctor_command_reports_missing_data(fashion_cache, capsys):
+def test_doctor_command_reports_missing_data(fashion_cache, capsys, monkeypatch):
+    monkeypatch.setenv("D2L_OFFLINE", "1")
     status = cli.main(["doctor"])
     out = capsys.readouterr().out
-    # The user cache is empty and D2L_DATA_PATH unset, so the d2l data sets are missing.
+    # The user cache is empty, D2L_DATA_PATH unset and downloads are off: data sets are missing.
     assert status == 1
     assert "time-machine" in out and "MISSING" in out
     assert re.search(r"\n[1-9]\d* problem\(s\) found; see the 'Troubleshooting'", out)
