@@ -50,7 +50,10 @@ def read_fashion_mnist(train: bool, data_dir: str | Path | None = None) -> tuple
     Raises:
         DataSetNotFoundError: if the files are missing (the message says how to get them).
     """
-    paths = resolve_dataset("fashion-mnist", data_dir)
+    return _split(resolve_dataset("fashion-mnist", data_dir), train)
+
+
+def _split(paths: dict[str, Path], train: bool) -> tuple[Tensor, Tensor]:
     prefix = "train" if train else "t10k"
     return _read_split(paths[f"{prefix}-images-idx3-ubyte"], paths[f"{prefix}-labels-idx1-ubyte"])
 
@@ -99,9 +102,10 @@ def load_data_fashion_mnist(
         X = X.unsqueeze(1).float().div_(255)
         return (X if resize is None else resize_images(X, size, antialias=True)), y
 
+    paths = resolve_dataset("fashion-mnist", data_dir)  # verifies the checksums once
     splits = []
     for train in (True, False):
-        images, labels = read_fashion_mnist(train, data_dir)
+        images, labels = _split(paths, train)
         if reduced.reduced_mode():
             limit = reduced.REDUCED_TRAIN_EXAMPLES if train else reduced.REDUCED_TEST_EXAMPLES
             images, labels = _reduced_subset(images, labels, limit, "training" if train else "test")

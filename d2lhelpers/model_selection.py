@@ -51,9 +51,7 @@ def k_fold_indices(
     return splits
 
 
-def get_k_fold_data(
-    k: int, i: int, X: Tensor, y: Tensor
-) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+def get_k_fold_data(k: int, i: int, X: Tensor, y: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
     """The ``i``-th of ``k`` contiguous folds of ``(X, y)``: training and validation parts.
 
     Args:
