@@ -29,7 +29,7 @@ from .fashion_mnist import (
 from .linear_models import cross_entropy, data_iter, linreg, sgd, softmax, squared_loss
 from .model_selection import get_k_fold_data, k_fold_indices, log_rmse
 from .plotting import plot, set_axes, set_figsize, show_images
-from .reduced import reduced_mode
+from .reduced import env_flag, reduced_mode, target
 from .reproducibility import seed_everything
 from .timing import Accumulator, Timer
 from .training import TrainingHistory, accuracy, evaluate_accuracy, train_classifier
@@ -54,6 +54,7 @@ __all__ = [
     "cpu",
     "cross_entropy",
     "data_iter",
+    "env_flag",
     "evaluate_accuracy",
     "get_data_path",
     "get_fashion_mnist_labels",
@@ -77,6 +78,7 @@ __all__ = [
     "softmax",
     "squared_loss",
     "synthetic_data",
+    "target",
     "train_classifier",
     "try_all_gpus",
     "try_gpu",

@@ -9,8 +9,9 @@ import matplotlib.pyplot as plt
 from IPython import get_ipython
 from IPython.display import DisplayHandle, display
 from matplotlib.lines import Line2D
+from typing_extensions import Unpack
 
-from .plotting import DEFAULT_FMTS, set_axes
+from .plotting import DEFAULT_FMTS, AxesOptions, check_axes_options, set_axes
 from .reduced import reduced_mode
 
 
@@ -33,31 +34,26 @@ class Animator:
     drawn live: the figure is drawn once by :meth:`finish`.
 
     Args:
-        xlabel, ylabel, legend, xlim, ylim, xscale, yscale: axes options, as in :func:`plot`.
         fmts: matplotlib format strings, one per curve, used in turn.
         figsize: figure size in inches.
         min_interval: least time between two draws, in seconds.
         max_overhead: largest fraction of wall-clock time spent drawing, in (0, 1).
+        options: labels, limits, scales and legend; see :class:`~d2lhelpers.plotting.AxesOptions`.
 
     Raises:
         ValueError: if ``min_interval`` < 0 or ``max_overhead`` is outside (0, 1).
+        TypeError: if an option is not one of ``AxesOptions``.
 
     Source: the ``Animator`` of d2l §3.6, rebuilt to redraw at a bounded rate.
     """
 
     def __init__(
         self,
-        xlabel: str | None = None,
-        ylabel: str | None = None,
-        legend: Sequence[str] = (),
-        xlim: tuple[float, float] | None = None,
-        ylim: tuple[float, float] | None = None,
-        xscale: str = "linear",
-        yscale: str = "linear",
         fmts: Sequence[str] = DEFAULT_FMTS,
         figsize: tuple[float, float] = (3.5, 2.5),
         min_interval: float = 1.0,
         max_overhead: float = 0.02,
+        **options: Unpack[AxesOptions],
     ) -> None:
         if min_interval < 0 or not 0 < max_overhead < 1:
             raise ValueError(
@@ -69,7 +65,7 @@ class Animator:
         self.fig = plt.figure(figsize=figsize)
         plt.close(self.fig)
         self.axes = self.fig.add_subplot()
-        self._axes_options = (xlabel, ylabel, xlim, ylim, xscale, yscale, legend)
+        self._axes_options = check_axes_options(options)
         self.fmts = fmts
         self.X: list[list[float]] = []
         self.Y: list[list[float]] = []
@@ -110,7 +106,7 @@ class Animator:
                 self.axes.plot(x, y, self.fmts[i % len(self.fmts)])[0]
                 for i, (x, y) in enumerate(zip(self.X, self.Y))
             ]
-            set_axes(self.axes, *self._axes_options)
+            set_axes(self.axes, **self._axes_options)
         else:  # moving existing lines is much cheaper than rebuilding the axes
             for line, x, y in zip(self._lines, self.X, self.Y):
                 line.set_data(x, y)

@@ -7,6 +7,8 @@ from collections.abc import Callable, Iterator, Sequence
 import torch
 from torch import Tensor
 
+from .validation import check_int
+
 Batch = tuple[Tensor, ...]
 
 
@@ -44,8 +46,7 @@ class TensorLoader:
                 f"TensorLoader: tensors must have the same first dimension, got "
                 f"{[tuple(t.shape) for t in tensors]}"
             )
-        if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
-            raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+        check_int("batch_size", batch_size)
         self.tensors = tensors
         self.batch_size = batch_size
         self.shuffle = shuffle
@@ -103,8 +104,7 @@ def synthetic_data(
     """
     if w.ndim != 1:
         raise ValueError(f"w must be a 1-D tensor of weights, got shape {tuple(w.shape)}")
-    if not isinstance(num_examples, int) or num_examples < 1:
-        raise ValueError(f"num_examples must be a positive int, got {num_examples!r}")
+    check_int("num_examples", num_examples)
     X = torch.normal(0.0, 1.0, (num_examples, len(w)))
     y = X @ w.float() + b
     y += torch.normal(0.0, noise_std, y.shape)

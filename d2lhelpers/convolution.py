@@ -9,6 +9,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from .validation import check_int
+
 
 def _check_2d(name: str, t: Tensor) -> None:
     if not isinstance(t, Tensor) or t.ndim != 2:
@@ -43,8 +45,7 @@ def conv_output_size(n: int, k: int, total_padding: int = 0, stride: int = 1) ->
         ("total_padding", total_padding, 0),
         ("stride", stride, 1),
     ):
-        if not isinstance(value, int) or value < low:
-            raise ValueError(f"{name} must be an int >= {low}, got {value!r}")
+        check_int(name, value, minimum=low)
     if k > n + total_padding:
         raise ValueError(
             f"window k={k} is larger than the padded input n + p = {n + total_padding}"

@@ -30,6 +30,8 @@ import platformdirs
 import pooch
 from torchvision.datasets import FashionMNIST
 
+from .reduced import env_flag
+
 DATA_PATH_ENV = "D2L_DATA_PATH"
 """Environment variable: directories to search, separated by ``os.pathsep``."""
 
@@ -70,7 +72,35 @@ class DataSet:
 
 
 class DataSetNotFoundError(FileNotFoundError):
-    """No verified copy of a data set's file was found and none could be downloaded."""
+    """No verified copy of a data set's file was found and none could be downloaded.
+
+    Attributes:
+        dataset: the data set's name, e.g. ``"fashion-mnist"``.
+        file: the name of the file that is missing.
+        searched: every directory looked in, in order.
+        problems: what went wrong on the way (checksum mismatches, failed downloads).
+        remedies: commands or steps, any one of which provides the file.
+    """
+
+    def __init__(
+        self,
+        dataset: str,
+        file: str,
+        searched: list[Path],
+        problems: list[str],
+        remedies: list[str],
+    ) -> None:
+        self.dataset, self.file = dataset, file
+        self.searched, self.problems, self.remedies = searched, problems, remedies
+        description = DATASETS[dataset].description if dataset in DATASETS else dataset
+        super().__init__(
+            f"Data set {dataset!r} ({description}): no verified copy of {file!r}.\n"
+            f"Looked for {file} and {file}.gz in:\n"
+            + "".join(f"  - {d}\n" for d in searched)
+            + "".join(f"Problem: {p}\n" for p in problems)
+            + "To get it, do one of:\n"
+            + "".join(f"  - {r}\n" for r in remedies)
+        )
 
 
 def _d2l_file(name: str, sha1: str) -> DataFile:
@@ -140,8 +170,12 @@ def cache_dir() -> Path:
 
 
 def downloads_allowed() -> bool:
-    """False when ``D2L_OFFLINE`` is set to anything but ``""``, ``0`` or ``false``."""
-    return os.environ.get(OFFLINE_ENV, "").strip().lower() in ("", "0", "false", "no")
+    """False when ``D2L_OFFLINE=1``.
+
+    Raises:
+        ValueError: if ``D2L_OFFLINE`` holds something other than a boolean flag.
+    """
+    return not env_flag(OFFLINE_ENV)
 
 
 def _get_dataset(name: str) -> DataSet:
@@ -283,12 +317,7 @@ def resolve_dataset(
             if not download:
                 problems.append(f"downloads are off ({OFFLINE_ENV}=1 or download=False)")
             raise DataSetNotFoundError(
-                f"Data set {name!r} ({dataset.description}): no verified copy of "
-                f"{file.name!r}.\nLooked for {file.name} and {file.name}.gz in:\n"
-                + "".join(f"  - {d}\n" for d in dirs)
-                + "".join(f"Problem: {p}\n" for p in problems)
-                + "To get it, do one of:\n"
-                + "".join(f"  - {w}\n" for w in _how_to_get(dataset, file, target_dir))
+                name, file.name, dirs, problems, _how_to_get(dataset, file, target_dir)
             )
         paths[file.name] = path
     return paths

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import torch
 
+from .validation import check_int
+
 
 def cpu() -> torch.device:
     """The CPU device."""
@@ -29,8 +31,7 @@ def try_gpu(i: int = 0) -> torch.device:
 
     Source: d2l §6.7 (GPUs).
     """
-    if not isinstance(i, int) or isinstance(i, bool) or i < 0:
-        raise ValueError(f"try_gpu(i): i must be a non-negative int, got {i!r}")
+    check_int("try_gpu(i): i", i, minimum=0)
     if i < num_gpus():
         return torch.device(f"cuda:{i}")
     if i == 0 and num_gpus() == 0 and _mps_available():

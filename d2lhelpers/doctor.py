@@ -78,10 +78,9 @@ def report() -> tuple[list[str], int]:
                 lines.append(f"  {name:<20} not downloaded yet: fetched on first use")
                 continue
             problems += 1
-            hint = str(error).split("To get it, do one of:\n", 1)[-1]
             lines.append(
-                f"  {name:<20} MISSING; to get it, do one of:\n"
-                + hint.rstrip().replace("  - ", "      - ")
+                f"  {name:<20} MISSING; to get it, do one of:"
+                + "".join(f"\n      - {remedy}" for remedy in error.remedies)
             )
     return lines, problems
 

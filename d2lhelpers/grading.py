@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from .reduced import REDUCED_ENV
+from .validation import check_int
 
 DEFAULT_TIMEOUT_S = 600.0
 """Wall-clock limit per submission: generous for a laptop-sized assignment."""
@@ -355,8 +356,7 @@ def grade_folder(
     """
     if not timeout > 0:
         raise ValueError(f"timeout must be positive, got {timeout!r}")
-    if not isinstance(jobs, int) or jobs < 1:
-        raise ValueError(f"jobs must be a positive int, got {jobs!r}")
+    check_int("jobs", jobs)
     autograder = find_autograder(autograder)
     tests, run_as = expected_tests(autograder), notebook_name(autograder)
     root = Path(submissions)

@@ -11,6 +11,8 @@ from collections.abc import Iterable, Iterator
 import torch
 from torch import Tensor
 
+from .validation import check_int
+
 LAST_BATCH_MODES = ("keep", "drop", "pad")
 
 
@@ -36,8 +38,7 @@ def data_iter(
 
     Source: ``data_iter`` of d2l §3.2 (linear regression from scratch), plus ``last_batch``.
     """
-    if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+    check_int("batch_size", batch_size)
     if len(features) != len(labels):
         raise ValueError(
             f"features and labels must have the same length, got {len(features)} and {len(labels)}"
@@ -122,8 +123,7 @@ def sgd(params: Iterable[Tensor], lr: float, batch_size: int) -> None:
     """
     if not lr > 0:
         raise ValueError(f"lr must be > 0, got {lr!r}")
-    if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+    check_int("batch_size", batch_size)
     params = list(params)
     for i, param in enumerate(params):
         if param.grad is None:

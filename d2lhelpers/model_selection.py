@@ -9,6 +9,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from .validation import check_int
+
 
 def k_fold_indices(
     num_examples: int, k: int, generator: torch.Generator | None = None
@@ -34,10 +36,8 @@ def k_fold_indices(
 
     Source: d2l §4.10 (predicting house prices), ``get_k_fold_data``, generalised.
     """
-    if not isinstance(k, int) or isinstance(k, bool) or k < 2:
-        raise ValueError(f"k must be an int >= 2, got {k!r}")
-    if not isinstance(num_examples, int) or isinstance(num_examples, bool) or num_examples < k:
-        raise ValueError(f"num_examples must be an int >= k = {k}, got {num_examples!r}")
+    check_int("k", k, minimum=2)
+    check_int("num_examples", num_examples, minimum=k)
     order = (
         torch.randperm(num_examples, generator=generator)
         if generator is not None
@@ -73,8 +73,7 @@ def get_k_fold_data(k: int, i: int, X: Tensor, y: Tensor) -> tuple[Tensor, Tenso
     if len(X) != len(y):
         raise ValueError(f"X and y must have the same length, got {len(X)} and {len(y)}")
     splits = k_fold_indices(len(X), k)
-    if not isinstance(i, int) or isinstance(i, bool) or not 0 <= i < k:
-        raise ValueError(f"i must be an int in 0..{k - 1}, got {i!r}")
+    check_int("i", i, minimum=0, maximum=k - 1)
     train_idx, valid_idx = splits[i]
     return X[train_idx], y[train_idx], X[valid_idx], y[valid_idx]
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypedDict
 
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
 from matplotlib.axes import Axes
+from typing_extensions import Unpack
 
 DEFAULT_FMTS = ("-", "m--", "g-.", "r:")
 
@@ -29,27 +30,54 @@ def set_figsize(figsize: tuple[float, float] = (3.5, 2.5)) -> None:
     plt.rcParams["figure.figsize"] = figsize
 
 
-def set_axes(
-    axes: Axes,
-    xlabel: str | None = None,
-    ylabel: str | None = None,
-    xlim: tuple[float, float] | None = None,
-    ylim: tuple[float, float] | None = None,
-    xscale: str = "linear",
-    yscale: str = "linear",
-    legend: Sequence[str] = (),
-) -> None:
-    """Apply labels, limits, scales, a legend and a grid to ``axes``."""
-    axes.set_xlabel(xlabel)
-    axes.set_ylabel(ylabel)
-    axes.set_xscale(xscale)
-    axes.set_yscale(yscale)
-    if xlim is not None:
-        axes.set_xlim(xlim)
-    if ylim is not None:
-        axes.set_ylim(ylim)
-    if legend:
-        axes.legend(legend)
+class AxesOptions(TypedDict, total=False):
+    """Keyword options for a plot's axes, shared by :func:`set_axes`, :func:`plot` and
+    :class:`~d2lhelpers.animator.Animator`. Every key is optional."""
+
+    xlabel: str | None
+    ylabel: str | None
+    xlim: tuple[float, float] | None
+    """Range of the x axis, in data units; ``None`` fits the data."""
+    ylim: tuple[float, float] | None
+    xscale: str
+    """``"linear"`` (the default) or ``"log"``."""
+    yscale: str
+    legend: Sequence[str]
+    """One label per curve, in the order they are drawn."""
+
+
+def check_axes_options(options: dict[str, Any]) -> AxesOptions:
+    """Return ``options`` if every key is one of :class:`AxesOptions`.
+
+    Raises:
+        TypeError: naming the first unknown option.
+    """
+    for key in options:
+        if key not in AxesOptions.__annotations__:
+            raise TypeError(
+                f"unknown axes option {key!r}; expected one of "
+                f"{', '.join(AxesOptions.__annotations__)}"
+            )
+    return options  # type: ignore[return-value]
+
+
+def set_axes(axes: Axes, **options: Unpack[AxesOptions]) -> None:
+    """Apply labels, limits, scales, a legend (see :class:`AxesOptions`) and a grid to ``axes``.
+
+    Raises:
+        TypeError: if an option is not one of :class:`AxesOptions`.
+    """
+    check_axes_options(options)
+    axes.set_xlabel(options.get("xlabel"))
+    axes.set_ylabel(options.get("ylabel"))
+    axes.set_xscale(options.get("xscale", "linear"))
+    axes.set_yscale(options.get("yscale", "linear"))
+    if options.get("xlim") is not None:
+        axes.set_xlim(options["xlim"])
+    if options.get("ylim") is not None:
+        axes.set_ylim(options["ylim"])
+    if options.get("legend"):
+        axes.legend(options["legend"])
     axes.grid(True)
 
 
@@ -67,16 +95,10 @@ def _as_curves(values: Any) -> list[np.ndarray]:
 def plot(
     X: Any,
     Y: Any = None,
-    xlabel: str | None = None,
-    ylabel: str | None = None,
-    legend: Sequence[str] = (),
-    xlim: tuple[float, float] | None = None,
-    ylim: tuple[float, float] | None = None,
-    xscale: str = "linear",
-    yscale: str = "linear",
     fmts: Sequence[str] = DEFAULT_FMTS,
     figsize: tuple[float, float] | None = None,
     axes: Axes | None = None,
+    **options: Unpack[AxesOptions],
 ) -> Axes:
     """Plot one or several curves.
 
@@ -85,7 +107,9 @@ def plot(
         Y: y values, shape ``(n,)`` or ``(k, n)`` for ``k`` curves; if ``None``, ``X`` is
             plotted against ``0, 1, ..., n-1``.
         fmts: matplotlib format strings, used in turn.
+        figsize: size of a new figure, in inches (width, height).
         axes: draw into these axes instead of a new figure.
+        options: labels, limits, scales and legend; see :class:`AxesOptions`.
 
     Returns:
         The axes drawn into.
@@ -93,7 +117,9 @@ def plot(
     Raises:
         ValueError: if the number of x sequences is neither 1 nor the number of curves, or an
             x sequence and its curve differ in length.
+        TypeError: if an option is not one of :class:`AxesOptions`.
     """
+    check_axes_options(options)
     if Y is None:
         Y = X
         X = [np.arange(len(y)) for y in _as_curves(Y)]
@@ -108,7 +134,7 @@ def plot(
         if len(x) != len(y):
             raise ValueError(f"plot(X, Y): x has {len(x)} values but its curve has {len(y)}")
         axes.plot(x, y, fmts[i % len(fmts)])
-    set_axes(axes, xlabel, ylabel, xlim, ylim, xscale, yscale, legend)
+    set_axes(axes, **options)
     return axes
 
 

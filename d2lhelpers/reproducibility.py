@@ -7,6 +7,8 @@ import random
 import numpy as np
 import torch
 
+from .validation import check_int
+
 
 def seed_everything(seed: int) -> None:
     """Seed Python's ``random``, NumPy and PyTorch (CPU and every GPU) with ``seed``.
@@ -17,8 +19,7 @@ def seed_everything(seed: int) -> None:
     Raises:
         ValueError: if ``seed`` is not an int in ``[0, 2**32)``.
     """
-    if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < 2**32:
-        raise ValueError(f"seed_everything(seed): seed must be an int in [0, 2**32), got {seed!r}")
+    check_int("seed_everything(seed): seed", seed, minimum=0, maximum=2**32 - 1)
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)

@@ -6,6 +6,8 @@ import time
 
 import numpy as np
 
+from .validation import check_int
+
 
 class Timer:
     """Record the duration of several runs, in seconds.
@@ -52,8 +54,7 @@ class Accumulator:
     """Sums over ``n`` quantities, e.g. (summed loss, number correct, number of examples)."""
 
     def __init__(self, n: int) -> None:
-        if not isinstance(n, int) or n < 1:
-            raise ValueError(f"Accumulator(n): n must be a positive int, got {n!r}")
+        check_int("Accumulator(n): n", n)
         self.data = [0.0] * n
 
     def add(self, *args: float) -> None:

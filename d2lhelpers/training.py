@@ -12,6 +12,7 @@ from . import reduced
 from .animator import Animator
 from .devices import try_gpu
 from .timing import Accumulator, Timer
+from .validation import check_int
 
 Batches = Iterable[tuple[Tensor, Tensor]]
 
@@ -97,6 +98,7 @@ def train_classifier(
     loss: Callable[[Tensor, Tensor], Tensor] | None = None,
     device: torch.device | None = None,
     plot: bool = True,
+    max_epochs: int | None = None,
 ) -> TrainingHistory:
     """Train a classifier with minibatch SGD (or ``optimizer``), plotting progress live.
 
@@ -109,23 +111,28 @@ def train_classifier(
         loss: mean loss over a minibatch; default ``nn.CrossEntropyLoss()`` on logits.
         device: where to train; default :func:`try_gpu`. ``net`` is moved there.
         plot: draw the live :class:`Animator` of loss and accuracies.
+        max_epochs: train at most this many epochs. Default ``None``: no cap, except in
+            reduced mode (``D2L_REDUCED=1``), where it is ``reduced.MAX_EPOCHS`` (2).
 
     Returns:
         The per-epoch :class:`TrainingHistory`.
 
     Raises:
         ValueError: unless exactly one of ``lr`` and ``optimizer`` is given, or if
-            ``num_epochs`` is not a positive int.
+            ``num_epochs`` or ``max_epochs`` is not a positive int.
 
     Source: ``train_ch3`` / ``train_ch6`` of d2l §3.6 and §6.6, merged.
     """
     if (lr is None) == (optimizer is None):
         raise ValueError("train_classifier: give exactly one of lr and optimizer")
-    if not isinstance(num_epochs, int) or num_epochs < 1:
-        raise ValueError(f"num_epochs must be a positive int, got {num_epochs!r}")
-    if reduced.reduced_mode() and num_epochs > reduced.REDUCED_MAX_EPOCHS:
-        reduced.notify(f"training {reduced.REDUCED_MAX_EPOCHS} of {num_epochs} epochs")
-        num_epochs = reduced.REDUCED_MAX_EPOCHS
+    check_int("num_epochs", num_epochs)
+    if max_epochs is not None:
+        check_int("max_epochs", max_epochs)
+    cap = reduced.reduced_default(max_epochs, reduced.MAX_EPOCHS)
+    if cap is not None and num_epochs > cap:
+        if max_epochs is None:
+            reduced.notify(f"training {cap} of {num_epochs} epochs")
+        num_epochs = cap
     device = device or try_gpu()
     net.to(device)
     optimizer = optimizer or torch.optim.SGD(net.parameters(), lr=lr)

@@ -200,3 +200,15 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"{SHARED_DATA} does not exist")
     return SHARED_DATA
+
+
+@pytest.fixture
+def default_mode(monkeypatch) -> None:
+    """Run the test in default (full-size) mode, whatever the suite's environment says."""
+    monkeypatch.delenv("D2L_REDUCED", raising=False)
+
+
+@pytest.fixture
+def reduced_mode(monkeypatch) -> None:
+    """Run the test in reduced mode (``D2L_REDUCED=1``)."""
+    monkeypatch.setenv("D2L_REDUCED", "1")

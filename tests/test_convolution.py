@@ -43,7 +43,7 @@ def test_corr2d_passes_gradients_to_kernel():
     ],
 )
 def test_corr2d_rejects_bad_shapes(X, K):
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"must be a 2-D tensor|is larger than input"):
         corr2d(X, K)
 
 
@@ -113,9 +113,16 @@ def test_conv_output_size_matches_conv2d(n, k, p, s, expected):
 
 
 @pytest.mark.parametrize(
-    ("n", "k", "p", "s"),
-    [(0, 1, 0, 1), (5, 0, 0, 1), (5, 3, -1, 1), (5, 3, 0, 0), (3, 5, 1, 1), (5.0, 3, 0, 1)],
+    ("n", "k", "p", "s", "message"),
+    [
+        (0, 1, 0, 1, "n must be a positive int"),
+        (5, 0, 0, 1, "k must be a positive int"),
+        (5, 3, -1, 1, "total_padding must be an int >= 0"),
+        (5, 3, 0, 0, "stride must be a positive int"),
+        (3, 5, 1, 1, "window k=5 is larger than the padded input"),
+        (5.0, 3, 0, 1, "n must be a positive int"),
+    ],
 )
-def test_conv_output_size_bad_input(n, k, p, s):
-    with pytest.raises(ValueError):
+def test_conv_output_size_bad_input(n, k, p, s, message):
+    with pytest.raises(ValueError, match=message):
         conv_output_size(n, k, p, s)

@@ -63,5 +63,5 @@ def test_mps_is_used_only_without_cuda(monkeypatch):
 
 @pytest.mark.parametrize("i", [-1, 1.0, "0", None, True])
 def test_try_gpu_bad_index_raises(i):
-    with pytest.raises(ValueError, match=r"try_gpu\(i\): i must be a non-negative int"):
+    with pytest.raises(ValueError, match=r"try_gpu\(i\): i must be an int >= 0"):
         try_gpu(i)

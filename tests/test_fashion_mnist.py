@@ -18,17 +18,6 @@ from d2lhelpers import (
 )
 from d2lhelpers import datasets as datasets_module
 
-
-@pytest.fixture
-def default_mode(monkeypatch):
-    monkeypatch.delenv("D2L_REDUCED", raising=False)
-
-
-@pytest.fixture
-def reduced_mode(monkeypatch):
-    monkeypatch.setenv("D2L_REDUCED", "1")
-
-
 # --- labels (no data needed) ---------------------------------------------------------------
 
 
@@ -126,6 +115,17 @@ def test_reduced_mode_uses_a_fixed_subset(fashion_paths, reduced_mode, capsys):
     assert len(torch.unique(train_iter.tensors[1])) == 10  # drawn from all classes
     images, _ = read_fashion_mnist(train=True)
     assert not torch.equal(train_iter.tensors[0], images[:3000])  # not simply the first ones
+
+
+def test_explicit_subset_sizes_win_over_the_environment(fashion_paths, reduced_mode, capsys):
+    train_iter, test_iter = load_data_fashion_mnist(batch_size=256, num_train=500, num_test=200)
+    assert (train_iter.num_examples, test_iter.num_examples) == (500, 200)
+    assert "reduced mode" not in capsys.readouterr().err
+
+
+def test_explicit_subset_sizes_in_default_mode(fashion_paths, default_mode):
+    train_iter, test_iter = load_data_fashion_mnist(batch_size=256, num_train=700)
+    assert (train_iter.num_examples, test_iter.num_examples) == (700, 10000)
 
 
 @pytest.mark.parametrize(

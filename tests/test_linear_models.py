@@ -19,17 +19,18 @@ def test_data_iter_keep_drop_pad():
 
 
 @pytest.mark.parametrize(
-    "kwargs",
+    ("kwargs", "message"),
     [
-        dict(batch_size=0),
-        dict(batch_size=2.0),
-        dict(last_batch="wrap"),
-        dict(labels=torch.zeros(3)),
+        (dict(batch_size=0), "batch_size must be a positive int"),
+        (dict(batch_size=2.0), "batch_size must be a positive int"),
+        (dict(batch_size=True), "batch_size must be a positive int"),
+        (dict(last_batch="wrap"), "last_batch must be one of"),
+        (dict(labels=torch.zeros(3)), "features and labels must have the same length"),
     ],
 )
-def test_data_iter_bad_input(kwargs):
+def test_data_iter_bad_input(kwargs, message):
     args = dict(batch_size=2, features=torch.zeros(4, 1), labels=torch.zeros(4)) | kwargs
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=message):
         next(d2l.data_iter(**args))
 
 
@@ -80,7 +81,7 @@ def test_softmax_stable_and_matches_torch():
     assert torch.isfinite(P).all()
     assert torch.allclose(P, torch.softmax(X, dim=1))
     assert torch.allclose(P.sum(dim=1), torch.ones(2))
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"X must have shape \(n, q\)"):
         d2l.softmax(torch.zeros(3))
 
 

@@ -36,7 +36,7 @@ def test_k_fold_indices_shuffled_with_generator_is_reproducible():
 
 @pytest.mark.parametrize("n, k", [(10, 1), (10, 0), (3, 4), (10, 2.0), (10, True), (2.5, 2)])
 def test_k_fold_indices_bad_input(n, k):
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"(k|num_examples) must be an int >= "):
         d2l.k_fold_indices(n, k)
 
 

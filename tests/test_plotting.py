@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
@@ -18,10 +17,6 @@ def clean_pyplot():
     yield
     plt.close("all")
     plt.rcParams["figure.figsize"] = figsize
-
-
-def test_backend_is_agg():
-    assert matplotlib.get_backend().lower() == "agg"
 
 
 def test_set_figsize_changes_new_figures():
@@ -44,7 +39,10 @@ def test_set_axes_applies_everything():
     ax = plt.figure().gca()
     ax.plot([1, 10], [1, 100])
     ax.plot([1, 10], [2, 50])
-    set_axes(ax, "x", "y", (1, 10), (1, 100), "log", "log", ["a", "b"])
+    set_axes(
+        ax, xlabel="x", ylabel="y", xlim=(1, 10), ylim=(1, 100), xscale="log", yscale="log",
+        legend=["a", "b"],
+    )
     assert (ax.get_xlabel(), ax.get_ylabel()) == ("x", "y")
     assert ax.get_xlim() == (1, 10) and ax.get_ylim() == (1, 100)
     assert (ax.get_xscale(), ax.get_yscale()) == ("log", "log")

@@ -27,11 +27,6 @@ def problem():
     return nn.Linear(2, 2), train_iter, test_iter
 
 
-@pytest.fixture
-def default_mode(monkeypatch):
-    monkeypatch.delenv("D2L_REDUCED", raising=False)
-
-
 # --- accuracy -------------------------------------------------------------------------------
 
 
@@ -157,6 +152,20 @@ def test_reduced_mode_caps_the_epochs(problem, monkeypatch, capsys):
     history = train(net, train_iter, test_iter, num_epochs=7, lr=0.5, plot=False)
     assert len(history.train_loss) == len(history.test_acc) == 2
     assert "reduced mode (D2L_REDUCED=1): training 2 of 7 epochs" in capsys.readouterr().err
+
+
+def test_max_epochs_overrides_the_environment(problem, monkeypatch, capsys):
+    monkeypatch.setenv("D2L_REDUCED", "1")
+    net, train_iter, test_iter = problem
+    history = train(net, train_iter, test_iter, num_epochs=4, lr=0.5, plot=False, max_epochs=3)
+    assert len(history.train_loss) == 3
+    assert "reduced mode" not in capsys.readouterr().err  # the caller asked for it
+
+
+def test_max_epochs_caps_in_default_mode_too(problem, default_mode):
+    net, train_iter, test_iter = problem
+    history = train(net, train_iter, test_iter, num_epochs=4, lr=0.5, plot=False, max_epochs=1)
+    assert len(history.test_acc) == 1
 
 
 def test_reduced_mode_leaves_short_trainings_alone(problem, monkeypatch, capsys):
