@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 NOTEBOOKS ?= $(shell find notebooks -name '*.ipynb' -not -path '*/.ipynb_checkpoints/*' -not -path '*/assignments/*' | sort)
 
-.PHONY: book test notebooks lint benchmarks
+.PHONY: book test test-portable test-portable-default test-portable-avx2 notebooks lint benchmarks
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +19,19 @@ book: $(VENV)/.installed
 
 test: $(VENV)/.installed
 	$(BIN)/python -m pytest
+
+# The notebooks again, as learners' CPUs compute them: PyTorch's portable kernels (no SIMD) with
+# MKL held to SSE4.2 on one thread, then the AVX2 kernels. The stored outputs must not change.
+PORTABLE_DEFAULT := ATEN_CPU_CAPABILITY=default MKL_ENABLE_INSTRUCTIONS=SSE4_2 OMP_NUM_THREADS=1
+PORTABLE_AVX2 := ATEN_CPU_CAPABILITY=avx2 MKL_ENABLE_INSTRUCTIONS=AVX2
+
+test-portable: test-portable-default test-portable-avx2
+
+test-portable-default: $(VENV)/.installed
+	env $(PORTABLE_DEFAULT) $(BIN)/python -m pytest notebooks
+
+test-portable-avx2: $(VENV)/.installed
+	env $(PORTABLE_AVX2) $(BIN)/python -m pytest notebooks
 
 # Re-execute notebooks top to bottom in default (full-data) mode and store their outputs:
 #   make notebooks                       every notebook
@@ -35,4 +48,5 @@ lint: $(VENV)/.installed
 benchmarks: $(VENV)/.installed
 	$(BIN)/python benchmarks/fashion_mnist_loading.py
 	$(BIN)/python benchmarks/animator_overhead.py
+	$(BIN)/python benchmarks/seed_spread.py
 	$(BIN)/python benchmarks/lenet_training.py  # needs: $(BIN)/pip install --no-deps d2l==1.0.3
