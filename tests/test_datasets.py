@@ -215,6 +215,11 @@ def test_offline_error_names_set_places_and_remedies(server, register, tmp_path,
     assert f"download {url} yourself and put it in {cache_dir() / NAME}" in message
     assert "D2L_DATA_PATH" in message
     assert ("unset D2L_OFFLINE" in message) == (how == "env")
+    # The same facts as fields, for programs such as `doctor`.
+    assert (error.value.dataset, error.value.file) == (NAME, "good.txt")
+    assert error.value.searched == search_dirs(NAME, data_dir)
+    assert any("downloads are off" in p for p in error.value.problems)
+    assert f"python -m d2lhelpers download {NAME}" in error.value.remedies
     assert server.total_requests == 0
     assert files_in(cache_dir()) == []
 
