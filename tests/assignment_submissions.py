@@ -1,24 +1,11 @@
 """Hand-made submissions of the Fashion-MNIST assignment and the scores they must get.
 
-Each faulty submission is the instructor solution, as ``otter assign`` writes it to
-``dist/autograder/fashion-mnist-linear.ipynb``, with one small edit a learner could make (or,
-for the last ones, something a grader must survive). They are built when the tests run, so they
-follow the instructor notebook whenever it changes; an edit that no longer applies fails loudly.
-
-| submission | edit | expected |
-|---|---|---|
-| ``solution`` | none | full marks |
-| ``template`` | the untouched student notebook | 0, every test with its reason |
-| ``hidden_layer`` | ``nn.Linear(784, 64), nn.ReLU(), nn.Linear(64, 10)`` | loses ``model`` |
-| ``never_trained`` | ``optimizer.step()`` deleted | loses ``training``, ``test_accuracy`` |
-| ``misreported`` | ``results["test_accuracy"] = 0.95`` | loses ``reported_accuracy`` |
-| ``raises`` | ``nn.Linaer`` (a typo: ``AttributeError``) | only ``hyperparameters``, ``data`` |
-| ``tampers`` | deletes otter's ``tests/`` folder, writes files | 0, otter could not grade |
-| ``corrupt`` | the file cut in half (not JSON) | 0, invalid |
-| ``infinite_loop`` | ``while True: pass`` after the imports | 0, timed out |
-
-``never_trained`` and ``tampers`` run 2 epochs instead of 4 to keep the test suite quick; their
-expected outcomes do not depend on it.
+Each submission is the instructor solution, as ``otter assign`` writes it to
+``dist/autograder/fashion-mnist-linear.ipynb`` (or the untouched student notebook), with a few
+edits a learner could make: honest, careless, dishonest, or hostile to the grader. They are
+built when the tests run, so they follow the instructor notebook whenever it changes; an edit
+that no longer applies fails loudly. ``SUBMISSIONS`` are graded together in one folder; the
+ones in ``LIMITS`` each need a short limit of their own.
 
 Run ``python tests/assignment_submissions.py DIST OUT`` to write them into ``OUT`` for a look.
 """
@@ -40,10 +27,20 @@ TESTS = {
     "training": 2,
     "test_accuracy": 2,
     "reported_accuracy": 1,
+    "reproduction": 2,
 }
-"""The autograder's tests and their points."""
+"""The autograder's questions and their points."""
 
-TWO_EPOCHS = ('hparams["num_epochs"] = 4', 'hparams["num_epochs"] = 2')
+MODEL_CELL = "net = nn.Sequential(nn.Flatten(), nn.Linear(784, 10))"
+TRAIN_CALL = 'history["train_loss"].append(train_epoch(net, train_iter, loss, optimizer))'
+RESULTS_CELL = 'results["test_accuracy"] = d2l.evaluate_accuracy(net, test_iter)'
+IMPORTS = "import d2lhelpers as d2l"
+MLP = "net = nn.Sequential(nn.Flatten(), nn.Linear(784, 64), nn.ReLU(), nn.Linear(64, 10))"
+
+
+def after_imports(code: str) -> tuple[str, str]:
+    """An edit that runs ``code`` right after the notebook's imports."""
+    return (IMPORTS, f"{IMPORTS}\n\n{code}")
 
 
 @dataclass(frozen=True)
@@ -57,7 +54,7 @@ class Submission:
     """``(old, new)`` replacements, each applied to the one code cell that contains ``old``."""
     status: str = "graded"
     failing: dict[str, str] = field(default_factory=dict)
-    """Tests that must fail, each with a phrase its message must contain; the rest pass."""
+    """Questions that must fail, each with a phrase its message must contain; the rest pass."""
     reason: str = ""
     """A phrase the row's reason must contain."""
 
@@ -69,68 +66,160 @@ class Submission:
 SUBMISSIONS = [
     Submission("solution"),
     Submission(
+        "from_scratch",
+        edits=((MODEL_CELL, (
+            "class SoftmaxRegression(nn.Module):\n"
+            "    def __init__(self):\n"
+            "        super().__init__()\n"
+            "        self.W = nn.Parameter(torch.normal(0, 0.01, (784, 10)))\n"
+            "        self.b = nn.Parameter(torch.zeros(10))\n\n"
+            "    def forward(self, X):\n"
+            "        return X.reshape(-1, 784) @ self.W + self.b\n\n\n"
+            "net = SoftmaxRegression()"
+        )),),
+    ),
+    Submission(
+        "normalised_inputs",
+        edits=(
+            ('hparams["seed"] = 0',
+             'hparams["seed"] = 0\nhparams["input_normalization"] = (0.286, 0.353)'),
+            (MODEL_CELL, (
+                "from torchvision.transforms import Normalize\n\n"
+                "net = nn.Sequential(Normalize(*[[v] for v in hparams['input_normalization']]),\n"
+                "                    nn.Flatten(), nn.Linear(784, 10))"
+            )),
+        ),
+    ),
+    Submission(
+        "tensor_results",
+        edits=(
+            (RESULTS_CELL, RESULTS_CELL.replace("= d2l", "= torch.tensor(d2l") + ")"),
+            ('results["final_train_loss"] = history["train_loss"][-1]',
+             'results["final_train_loss"] = torch.tensor(history["train_loss"][-1])'),
+        ),
+    ),
+    Submission(
         "template",
         base="template",
         failing={
             "hyperparameters": "hparams['learning_rate'] must be a number",
-            "data": "`train_iter` is not defined",
-            "model": "`net` must be a torch.nn.Module",
+            "data": "could not read the submission's data",
+            "model": "`net` must be a model",
             "loss_and_optimizer": "`loss` must be a function",
             "training": "history['train_loss'] has 0 entries",
-            "test_accuracy": "`net` is not a trained torch.nn.Module",
-            "reported_accuracy": "results['final_train_loss'] must be a positive float",
+            "test_accuracy": "could not read the submission's model",
+            "reported_accuracy": "could not read the submission's model",
+            "reproduction": "could not read the submission's model",
         },
     ),
     Submission(
         "hidden_layer",
-        edits=(("nn.Linear(784, 10))", "nn.Linear(784, 64), nn.ReLU(), nn.Linear(64, 10))"),),
-        failing={"model": "exactly one nn.Linear layer and no hidden layers; `net` has 2"},
+        edits=((MODEL_CELL, MLP),),
+        failing={"model": "`net` is not one affine map 784 -> 10", "test_accuracy": "",
+                 "reported_accuracy": "", "reproduction": ""},
     ),
     Submission(
         "never_trained",
-        edits=(TWO_EPOCHS, ("        optimizer.step()\n", "")),
+        edits=(("        optimizer.step()\n", ""),),
         failing={
             "training": "the training loss did not decrease",
             "test_accuracy": "at least 0.80 is required",
+            "reproduction": "",
         },
     ),
     Submission(
         "misreported",
-        edits=(
-            (
-                'results["test_accuracy"] = d2l.evaluate_accuracy(net, test_iter)',
-                'results["test_accuracy"] = 0.95',
-            ),
-        ),
+        edits=((RESULTS_CELL, 'results["test_accuracy"] = 0.95'),),
         failing={"reported_accuracy": "results['test_accuracy'] is 0.9500 but the grader measured"},
     ),
     Submission(
         "raises",
-        edits=(("nn.Linear(784, 10))", "nn.Linaer(784, 10))"),),
+        edits=((MODEL_CELL, MODEL_CELL.replace("Linear", "Linaer")),),
         failing={
-            "model": "`net` must be a torch.nn.Module, got NoneType",
+            "model": "could not read the submission's model",
             "loss_and_optimizer": "",
             "training": "",
             "test_accuracy": "",
             "reported_accuracy": "",
+            "reproduction": "",
         },
         reason="AttributeError: module 'torch.nn' has no attribute 'Linaer'",
     ),
     Submission(
-        "tampers",
+        "patches_the_checker",
+        base="template",
+        edits=(after_imports(
+            "import otter\n"
+            "from d2lhelpers.assignments import fashion_mnist_linear\n"
+            "otter.Notebook.check = lambda self, *args, **kwargs: None\n"
+            "fashion_mnist_linear.feedback = lambda *args, **kwargs: None"
+        ),),
+        failing={test: "" for test in TESTS},
+    ),
+    Submission(
+        "patches_evaluation",
         edits=(
-            TWO_EPOCHS,
-            (
-                "import d2lhelpers as d2l",
-                "import d2lhelpers as d2l\n\nimport pathlib\nimport shutil\n\n"
-                'shutil.rmtree("tests", ignore_errors=True)\n'
-                'pathlib.Path("../results/results.json").write_text(\'{"score": 10}\')\n'
-                'pathlib.Path("grade.txt").write_text("10/10")',
+            ('hparams["num_epochs"] = 4', 'hparams["num_epochs"] = 2'),
+            after_imports(
+                "import torch\n"
+                "d2l.evaluate_accuracy = lambda net, data_iter, device=None: 0.9\n"
+                "torch.Tensor.argmax = lambda self, dim=None, keepdim=False: torch.zeros(\n"
+                "    self.shape[0], dtype=torch.long)"
             ),
+            ("    for X, y in train_iter:\n", "    for X, y in list(train_iter)[:2]:\n"),
         ),
-        status="error",
-        failing={test: "otter could not grade it" for test in TESTS},
-        reason="otter could not grade it",
+        failing={"test_accuracy": "at least 0.80 is required",
+                 "reported_accuracy": "but the grader measured", "reproduction": ""},
+    ),
+    Submission(
+        "swaps_model_after_check",
+        edits=((RESULTS_CELL, RESULTS_CELL + (
+            f"\n{MLP}"
+        )),),
+        failing={"model": "`net` is not one affine map", "test_accuracy": "",
+                 "reported_accuracy": "", "reproduction": "", "loss_and_optimizer": ""},
+    ),
+    Submission(
+        "trains_on_test_set",
+        edits=(
+            ('hparams["num_epochs"] = 4', 'hparams["num_epochs"] = 20'),
+            (TRAIN_CALL, TRAIN_CALL.replace("train_iter", "test_iter")),
+        ),
+        failing={"reproduction": "the test images must not be used for training"},
+    ),
+    Submission(
+        "lies_in_record",
+        edits=(
+            ('hparams["learning_rate"] = 0.05', 'hparams["learning_rate"] = 0.1'),
+            (TRAIN_CALL, TRAIN_CALL.replace("optimizer", "hidden_optimizer")),
+            ('optimizer = torch.optim.SGD(net.parameters(), lr=hparams["learning_rate"])',
+             'optimizer = torch.optim.SGD(net.parameters(), lr=hparams["learning_rate"])\n'
+             "hidden_optimizer = torch.optim.Adam(net.parameters(), lr=0.01, weight_decay=1e-3)"),
+        ),
+        failing={"reproduction": "The record does not describe how this model was trained"},
+    ),
+    Submission(
+        "deletes_files",
+        edits=(after_imports(
+            "import os, shutil\n"
+            "for folder in os.environ['D2L_DATA_PATH'].split(os.pathsep):\n"
+            "    shutil.rmtree(folder)"
+        ),),
+        reason="tried to change files outside its own folder",
+    ),
+    Submission(
+        "exhausts_memory",
+        edits=(after_imports("hog = torch.ones(2**31, dtype=torch.float32)  # 8 GiB"),),
+        reason="ran out of its memory limit",
+    ),
+    Submission(
+        "fills_disk",
+        edits=(after_imports(
+            "for i in range(100_000):\n"
+            "    with open(f'junk{i}', 'wb') as f:\n"
+            "        f.write(b'0' * 2**24)"
+        ),),
+        reason="filled its disk space",
     ),
     Submission(
         "corrupt",
@@ -141,13 +230,29 @@ SUBMISSIONS = [
     ),
 ]
 
-INFINITE_LOOP = Submission(
-    "infinite_loop",
-    edits=(("import d2lhelpers as d2l", "import d2lhelpers as d2l\n\nwhile True:\n    pass"),),
-    status="timeout",
-    failing={test: "timed out" for test in TESTS},
-    reason="timed out after",
-)
+LIMITS = [
+    Submission(
+        "infinite_loop",
+        edits=(after_imports("while True:\n    pass"),),
+        status="timeout",
+        failing={test: "ran past the time limit" for test in TESTS},
+        reason="ran past the time limit",
+    ),
+    Submission(
+        "prints_without_end",
+        edits=(after_imports("while True:\n    print('spam ' * 1000)"),),
+        status="stopped",
+        failing={test: "printed without end" for test in TESTS},
+        reason="printed without end",
+    ),
+    Submission(
+        "forks",
+        edits=(after_imports("import os\nwhile True:\n    os.fork()"),),
+        status="stopped",
+        failing={test: "started processes without end" for test in TESTS},
+        reason="started processes without end",
+    ),
+]
 
 
 def build(submission: Submission, dist: Path, folder: Path) -> Path:
@@ -175,5 +280,5 @@ def build(submission: Submission, dist: Path, folder: Path) -> Path:
 
 if __name__ == "__main__":
     dist_dir, out_dir = (Path(a) for a in sys.argv[1:3])
-    for s in [*SUBMISSIONS, INFINITE_LOOP]:
+    for s in [*SUBMISSIONS, *LIMITS]:
         print(build(s, dist_dir, out_dir))
