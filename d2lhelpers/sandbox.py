@@ -44,9 +44,11 @@ with mode 0700); the host kernel (a kernel exploit escapes any namespace sandbox
 Measured here (torch 2.14 CPU+CUDA wheels, 2 cores): ``import torch`` plus a matmul reserves
 3.3 GiB of address space (3.6 GiB with 16 threads), so 4 GiB is about the smallest
 ``memory_bytes`` that lets a Jupyter kernel use torch (3 GiB fails with "failed to map segment
-from shared object"). Linux counts threads, not processes, against ``RLIMIT_NPROC``: torch
-starts one thread per core, so on many-core machines set ``OMP_NUM_THREADS`` in ``env`` or
-raise ``max_processes``.
+from shared object"). A whole assignment notebook ran out of memory at 4 GiB (in IPython's
+traceback formatting) and of threads at 64 (a kernel, its executor and torch's pools run about
+20), hence the defaults of 6 GiB and 256. Linux counts threads, not processes, against
+``RLIMIT_NPROC``: torch starts one thread per core, so on many-core machines set
+``OMP_NUM_THREADS`` in ``env`` or raise ``max_processes``.
 """
 
 from __future__ import annotations
@@ -354,7 +356,9 @@ def _run(command: list[str], workdir: Path, out_paths: list[Path], ro_paths: lis
             _check_input_size(workdir, set(out_paths), limits)
             _create_outputs(out_paths, uid, gid)
             home = _BWRAP_HOME
-            argv = _bwrap_argv(command, workdir, out_paths, ro_paths, limits, uid, gid)
+            # The stage program runs on this Python, which may live below the hidden /tmp.
+            own = [p for p in _interpreter_paths() if p not in ro_paths]
+            argv = _bwrap_argv(command, workdir, out_paths, [*own, *ro_paths], limits, uid, gid)
         else:
             if as_root:
                 _check_enterable(workdir, uid, gid)
@@ -374,6 +378,11 @@ def _run(command: list[str], workdir: Path, out_paths: list[Path], ro_paths: lis
     finally:
         if host_home is not None:
             shutil.rmtree(host_home, ignore_errors=True)
+
+
+def _interpreter_paths() -> list[Path]:
+    """The folders this Python runs from: its installation and its virtual environment."""
+    return sorted({Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve()})
 
 
 _HOME_VARS = ("HOME", "TMPDIR", "XDG_CACHE_HOME", "MPLCONFIGDIR", "JUPYTER_RUNTIME_DIR",

@@ -230,29 +230,20 @@ SUBMISSIONS = [
     ),
 ]
 
+def stopped(name: str, code: str, status: str, phrase: str) -> Submission:
+    """A submission that runs ``code`` right after its imports and must be stopped by a limit:
+    every question fails with ``phrase``."""
+    return Submission(name, edits=(after_imports(code),), status=status,
+                      failing={test: phrase for test in TESTS}, reason=phrase)  # fmt: skip
+
+
 LIMITS = [
-    Submission(
-        "infinite_loop",
-        edits=(after_imports("while True:\n    pass"),),
-        status="timeout",
-        failing={test: "ran past the time limit" for test in TESTS},
-        reason="ran past the time limit",
-    ),
-    Submission(
-        "prints_without_end",
-        edits=(after_imports("while True:\n    print('spam ' * 1000)"),),
-        status="stopped",
-        failing={test: "printed without end" for test in TESTS},
-        reason="printed without end",
-    ),
-    Submission(
-        "forks",
-        edits=(after_imports("import os\nwhile True:\n    os.fork()"),),
-        status="stopped",
-        failing={test: "started processes without end" for test in TESTS},
-        reason="started processes without end",
-    ),
-]
+    stopped("infinite_loop", "while True:\n    pass", "timeout", "ran past the time limit"),
+    stopped("prints_without_end", "while True:\n    print('spam ' * 1000)", "stopped",
+            "printed without end"),
+    stopped("forks", "import os\nwhile True:\n    os.fork()", "stopped",
+            "started processes without end"),
+]  # fmt: skip
 
 
 def build(submission: Submission, dist: Path, folder: Path) -> Path:
