@@ -291,7 +291,8 @@ def run_sandboxed(command: Sequence[str], workdir: Path, *, readonly: Sequence[P
             (bubblewrap) the inputs exceed ``limits.disk_bytes``.
         FileNotFoundError: if ``workdir`` or a ``readonly`` path does not exist.
         NotADirectoryError: if ``workdir`` is not a folder.
-        PermissionError: (fallback, as root) if the sandbox uid cannot enter ``workdir``.
+        PermissionError: (fallback, as root) if the sandbox uid cannot reach ``workdir`` or a
+            ``readonly`` path.
         RuntimeError: if processes of the sandbox uid survive being killed for 5 s.
     """
     if isinstance(command, (str, bytes)):
@@ -361,7 +362,8 @@ def _run(command: list[str], workdir: Path, out_paths: list[Path], ro_paths: lis
             argv = _bwrap_argv(command, workdir, out_paths, [*own, *ro_paths], limits, uid, gid)
         else:
             if as_root:
-                _check_enterable(workdir, uid, gid)
+                for path in [workdir, *ro_paths]:
+                    _check_enterable(path, uid, gid)
             _create_outputs(out_paths, uid, gid)
             if as_root:
                 _chown_tree(workdir, uid, gid)
@@ -460,13 +462,14 @@ def _can_enter(path: Path, uid: int, gid: int) -> bool:
     return bool(st.st_mode & stat.S_IXOTH)
 
 
-def _check_enterable(workdir: Path, uid: int, gid: int) -> None:
-    for folder in reversed(workdir.parents):
+def _check_enterable(path: Path, uid: int, gid: int) -> None:
+    for folder in reversed(path.parents):
         if not _can_enter(folder, uid, gid):
             raise PermissionError(
                 f"the sandbox uid {uid} cannot enter {folder} (mode "
-                f"{stat.S_IMODE(folder.stat().st_mode):04o}), so it cannot reach workdir "
-                f"{workdir}; use a workdir below world-searchable folders, or install bubblewrap")
+                f"{stat.S_IMODE(folder.stat().st_mode):04o}), so it cannot reach {path}; "
+                "keep the work folder, the data and this Python below world-searchable "
+                "folders, or install bubblewrap (sudo apt-get install bubblewrap)")
 
 
 def _private_folders(paths: Sequence[Path], replaced: Sequence[Path], uid: int,

@@ -57,6 +57,9 @@ class Submission:
     """Questions that must fail, each with a phrase its message must contain; the rest pass."""
     reason: str = ""
     """A phrase the row's reason must contain."""
+    hostile: bool = False
+    """Harms the machine unless bubblewrap isolates it (deletes the grader's data, fills the
+    disk, forks): graded only where the full sandbox is available (root and bubblewrap)."""
 
     @property
     def score(self) -> float:
@@ -206,6 +209,7 @@ SUBMISSIONS = [
             "    shutil.rmtree(folder)"
         ),),
         reason="tried to change files outside its own folder",
+        hostile=True,
     ),
     Submission(
         "exhausts_memory",
@@ -220,6 +224,7 @@ SUBMISSIONS = [
             "        f.write(b'0' * 2**24)"
         ),),
         reason="filled its disk space",
+        hostile=True,
     ),
     Submission(
         "corrupt",
@@ -230,11 +235,12 @@ SUBMISSIONS = [
     ),
 ]
 
-def stopped(name: str, code: str, status: str, phrase: str) -> Submission:
+def stopped(name: str, code: str, status: str, phrase: str, hostile: bool = False) -> Submission:
     """A submission that runs ``code`` right after its imports and must be stopped by a limit:
     every question fails with ``phrase``."""
     return Submission(name, edits=(after_imports(code),), status=status,
-                      failing={test: phrase for test in TESTS}, reason=phrase)  # fmt: skip
+                      failing={test: phrase for test in TESTS}, reason=phrase,
+                      hostile=hostile)  # fmt: skip
 
 
 LIMITS = [
@@ -242,7 +248,7 @@ LIMITS = [
     stopped("prints_without_end", "while True:\n    print('spam ' * 1000)", "stopped",
             "printed without end"),
     stopped("forks", "import os\nwhile True:\n    os.fork()", "stopped",
-            "started processes without end"),
+            "started processes without end", hostile=True),
 ]  # fmt: skip
 
 
