@@ -1,11 +1,14 @@
-"""Hand-made submissions of the Fashion-MNIST assignment and the scores they must get.
+"""Hand-made submissions of the assignments and the scores they must get.
 
 Each submission is the instructor solution, as ``otter assign`` writes it to
-``dist/autograder/fashion-mnist-linear.ipynb`` (or the untouched student notebook), with a few
-edits a learner could make: honest, careless, dishonest, or hostile to the grader. They are
-built when the tests run, so they follow the instructor notebook whenever it changes; an edit
-that no longer applies fails loudly. ``SUBMISSIONS`` are graded together in one folder; the
-ones in ``LIMITS`` each need a short limit of their own.
+``dist/autograder/ASSIGNMENT.ipynb`` (or the untouched student notebook), with a few edits a
+learner could make: honest, careless, dishonest, or hostile to the grader. They are built when
+the tests run, so they follow the instructor notebook whenever it changes; an edit that no
+longer applies fails loudly. ``SUBMISSIONS`` (the linear assignment, where every kind of
+misbehaviour is tried) are graded together in one folder; the ones in ``LIMITS`` each need a
+short limit of their own. ``MORE_SUBMISSIONS`` are the other assignments' few end-to-end
+cases, each run in full size (their checks are tested on canned data in
+``test_assignment_checks.py``).
 
 Run ``python tests/assignment_submissions.py DIST OUT`` to write them into ``OUT`` for a look.
 """
@@ -18,7 +21,8 @@ from pathlib import Path
 
 import nbformat
 
-NOTEBOOK = "fashion-mnist-linear.ipynb"
+LINEAR = "fashion-mnist-linear"
+NOTEBOOK = f"{LINEAR}.ipynb"
 TESTS = {
     "hyperparameters": 1,
     "data": 1,
@@ -30,6 +34,18 @@ TESTS = {
     "reproduction": 2,
 }
 """The autograder's questions and their points."""
+QUESTIONS = {
+    LINEAR: TESTS,
+    "fashion-mnist-mlp": {
+        "hyperparameters": 1, "validation_split": 2, "model": 1, "experiments": 2,
+        "selection": 2, "held_out": 1, "test_accuracy": 2, "reported_accuracy": 1,
+    },
+    "fashion-mnist-cnn": {
+        "hyperparameters": 1, "data": 1, "model": 2, "training": 1, "test_accuracy": 3,
+        "reported_accuracy": 1, "held_out": 1, "time_budget": 2,
+    },
+}  # fmt: skip
+"""Each assignment's autograded questions and their points."""
 
 MODEL_CELL = "net = nn.Sequential(nn.Flatten(), nn.Linear(784, 10))"
 TRAIN_CALL = 'history["train_loss"].append(train_epoch(net, train_iter, loss, optimizer))'
@@ -48,6 +64,7 @@ class Submission:
     """A submission, how to build it, and what the grader must report for it."""
 
     name: str
+    assignment: str = LINEAR
     base: str = "solution"
     """``solution`` or ``template`` (the student notebook), or ``corrupt``."""
     edits: tuple[tuple[str, str], ...] = ()
@@ -62,8 +79,12 @@ class Submission:
     disk, forks): graded only where the full sandbox is available (root and bubblewrap)."""
 
     @property
+    def questions(self) -> dict[str, int]:
+        return QUESTIONS[self.assignment]
+
+    @property
     def score(self) -> float:
-        return float(sum(p for t, p in TESTS.items() if t not in self.failing))
+        return float(sum(p for t, p in self.questions.items() if t not in self.failing))
 
 
 SUBMISSIONS = [
@@ -251,6 +272,49 @@ LIMITS = [
             "started processes without end", hostile=True),
 ]  # fmt: skip
 
+MLP, CNN = "fashion-mnist-mlp", "fashion-mnist-cnn"
+MORE_SUBMISSIONS = [
+    Submission("mlp_solution", MLP),
+    Submission("mlp_template", MLP, base="template", failing={
+        "hyperparameters": "hparams['learning_rate'] must be a number",
+        "validation_split": "could not read the submission's data",
+        "model": "could not read the submission's model: `net` is not defined",
+        "experiments": "could not read the submission's experiments",
+        "selection": "could not read the submission's experiments",
+        "held_out": "could not read the submission's model",
+        "test_accuracy": "could not read the submission's model",
+        "reported_accuracy": "could not read the submission's model",
+    }),
+    Submission(
+        "mlp_validates_on_test_set",
+        MLP,
+        edits=(
+            ('hparams["num_epochs"] = 20', 'hparams["num_epochs"] = 1'),
+            ("_, test_iter = d2l.load_data_fashion_mnist(batch_size=1000)",
+             "_, test_iter = d2l.load_data_fashion_mnist(batch_size=1000)\n"
+             "valid_iter = test_iter  # held out from training, but the test set"),
+        ),
+        failing={
+            "validation_split": "`valid_iter` must yield training images",
+            "experiments": "`valid_iter` yields no training images",
+            "selection": "`valid_iter` yields no training images",
+            "held_out": "`valid_iter` yields no training images",
+            "test_accuracy": "at least 0.87 is required",
+        },
+    ),
+    Submission("cnn_solution", CNN),
+    Submission("cnn_template", CNN, base="template", failing={
+        "hyperparameters": "hparams['learning_rate'] must be a number",
+        "data": "could not read the submission's data",
+        "model": "could not read the submission's model: `net` is not defined",
+        "training": "could not read the submission's history",
+        "test_accuracy": "could not read the submission's model",
+        "reported_accuracy": "could not read the submission's model",
+        "held_out": "could not read the submission's model",
+        "time_budget": "could not read the submission's model",
+    }),
+]  # fmt: skip
+
 
 def build(submission: Submission, dist: Path, folder: Path) -> Path:
     """Write ``submission`` as ``folder/NAME.ipynb``, built from ``otter assign``'s ``dist``.
@@ -260,11 +324,12 @@ def build(submission: Submission, dist: Path, folder: Path) -> Path:
     """
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"{submission.name}.ipynb"
+    notebook = f"{submission.assignment}.ipynb"
     if submission.base == "corrupt":
-        text = (dist / "autograder" / NOTEBOOK).read_text(encoding="utf-8")
+        text = (dist / "autograder" / notebook).read_text(encoding="utf-8")
         target.write_text(text[: len(text) // 2], encoding="utf-8")
         return target
-    source = dist / ("student" if submission.base == "template" else "autograder") / NOTEBOOK
+    source = dist / ("student" if submission.base == "template" else "autograder") / notebook
     nb = nbformat.read(source, as_version=4)
     for old, new in submission.edits:
         cells = [c for c in nb.cells if c.cell_type == "code" and old in c.source]
@@ -277,5 +342,6 @@ def build(submission: Submission, dist: Path, folder: Path) -> Path:
 
 if __name__ == "__main__":
     dist_dir, out_dir = (Path(a) for a in sys.argv[1:3])
-    for s in [*SUBMISSIONS, *LIMITS]:
-        print(build(s, dist_dir, out_dir))
+    for s in [*SUBMISSIONS, *LIMITS, *MORE_SUBMISSIONS]:
+        if (dist_dir / "autograder" / f"{s.assignment}.ipynb").exists():
+            print(build(s, dist_dir, out_dir))

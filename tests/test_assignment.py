@@ -130,9 +130,10 @@ def check_row(row: dict[str, str] | grading.SubmissionResult, submission: Submis
                "reason": row.reason, "notebook errors": " | ".join(row.notebook_errors),
                **{k: v[0] for k, v in scores.items()},
                **{f"{k} message": v[1] for k, v in scores.items()}}  # fmt: skip
+    questions = submission.questions
     assert row["status"] == submission.status, row
-    assert float(row["possible"]) == sum(TESTS.values())
-    for test, points in TESTS.items():
+    assert float(row["possible"]) == sum(questions.values())
+    for test, points in questions.items():
         message = row[f"{test} message"]
         if test in submission.failing:
             assert float(row[test]) == 0, f"{test} should fail: {row}"
@@ -141,7 +142,7 @@ def check_row(row: dict[str, str] | grading.SubmissionResult, submission: Submis
             assert float(row[test]) == points, f"{test} should pass: {message}"
     assert float(row["score"]) == submission.score, row["reason"]
     assert submission.reason in row["reason"], row["reason"]
-    if submission.score == sum(TESTS.values()) and not submission.reason:
+    if submission.score == sum(questions.values()) and not submission.reason:
         assert row["reason"] == "" and row["notebook errors"] == "", row
 
 

@@ -201,7 +201,7 @@ def test_run_checks_turns_failures_and_crashes_into_messages():
 
     module = types.SimpleNamespace(
         CHECKS={"a": lambda artifacts, measured: None, "b": fails, "c": crashes},
-        Measurements=lambda artifacts: None,
+        Measurements=lambda artifacts, run: None,
     )
     failures = run_checks(module, {}, [("a", 1.0), ("b", 2.0), ("c", 1.0)])
     assert failures == {

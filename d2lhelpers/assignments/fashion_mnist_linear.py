@@ -27,6 +27,8 @@ import torch
 from torch import Tensor, nn
 
 from ..fashion_mnist import read_fashion_mnist
+from . import common
+from .common import available, check_history, check_hparams, check_loader, is_number
 
 NAME = "fashion-mnist-linear"
 NUM_PIXELS, NUM_CLASSES = 784, 10
@@ -45,26 +47,8 @@ MIN_GENERALIZATION_GAP = 0.01
 Trained on the training images, softmax regression has a test loss 0.03-0.05 above its training
 loss; trained on the test images, the test loss is at or below the training loss."""
 MAX_EPOCHS = 20
-HPARAM_KEYS = ("learning_rate", "batch_size", "num_epochs", "optimizer", "seed")
 OPTIONAL_HPARAMS = {"weight_decay": 0.0, "momentum": 0.0, "input_normalization": None}
 _NUM_PROBES = 32
-
-
-def _plain(value: Any) -> Any:
-    """``value`` as plain data: numbers (a one-element tensor is a number), strings, lists,
-    dicts and tensors; anything else as its ``repr``, so the grader never unpickles objects."""
-    if isinstance(value, Tensor):
-        value = value.detach().cpu()
-        return value.item() if value.numel() == 1 else value.clone()
-    if isinstance(value, (bool, int, float, str)) or value is None:
-        return value
-    if hasattr(value, "item") and getattr(value, "size", None) == 1:  # a numpy scalar
-        return value.item()
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    return f"<{type(value).__name__}: {repr(value)[:100]}>"
 
 
 def _export_data(train_iter: Any, test_iter: Any) -> dict[str, Any]:
@@ -115,9 +99,9 @@ def _export_optimizer(optimizer: Any, net: Any) -> dict[str, Any]:
     optimized = {id(p) for g in optimizer.param_groups for p in g["params"]}
     return {
         "name": type(optimizer).__name__,
-        "learning_rate": _plain(group.get("lr")),
-        "weight_decay": _plain(group.get("weight_decay", 0.0)),
-        "momentum": _plain(group.get("momentum", 0.0)),
+        "learning_rate": common.plain(group.get("lr")),
+        "weight_decay": common.plain(group.get("weight_decay", 0.0)),
+        "momentum": common.plain(group.get("momentum", 0.0)),
         "covers_net": isinstance(net, nn.Module)
         and optimized == {id(p) for p in net.parameters()},
     }
@@ -132,35 +116,20 @@ def _export_loss(loss: Any) -> float:
     return float(value)
 
 
-EXPORTS: dict[str, tuple[tuple[str, ...], Callable[..., Any]]] = {
-    "hparams": (("hparams",), _plain),
+EXPORTS: common.Exports = {
+    "hparams": (("hparams",), common.plain),
     "data": (("train_iter", "test_iter"), _export_data),
     "model": (("net",), _export_model),
     "loss": (("loss",), _export_loss),
     "optimizer": (("optimizer", "net"), _export_optimizer),
-    "history": (("history",), _plain),
-    "results": (("results",), _plain),
+    "history": (("history",), common.plain),
+    "results": (("results",), common.plain),
 }
-"""Artifact name -> (the notebook's names it is made of, how it is made)."""
 
 
 def export(namespace: Mapping[str, Any]) -> dict[str, Any]:
-    """The artifacts of a finished submission, from the names its notebook defined.
-
-    Runs in the student's kernel. Never raises: what cannot be exported is recorded in
-    ``artifacts["errors"]`` (artifact name -> message) and checked as missing.
-    """
-    artifacts: dict[str, Any] = {"errors": {}}
-    for key, (names, make) in EXPORTS.items():
-        missing = [name for name in names if name not in namespace]
-        if missing:
-            artifacts["errors"][key] = f"`{missing[0]}` is not defined"
-            continue
-        try:
-            artifacts[key] = make(*(namespace[name] for name in names))
-        except Exception as error:  # a broken model or loader: the check says what failed
-            artifacts["errors"][key] = f"{type(error).__name__}: {error}"
-    return artifacts
+    """The artifacts of a finished submission; see :func:`.common.export`."""
+    return common.export(EXPORTS, namespace)
 
 
 def reproduce(hparams: Mapping[str, Any], seed_offset: int = 0) -> tuple[Tensor, Tensor]:
@@ -199,12 +168,9 @@ def reproduce(hparams: Mapping[str, Any], seed_offset: int = 0) -> tuple[Tensor,
     return W, b
 
 
-class Measurements:
+class Measurements(common.Measurements):
     """What the grader measures itself, each computed on first use: accuracy and losses of the
     submitted affine map on the real data, and the reproduced training."""
-
-    def __init__(self, artifacts: Mapping[str, Any]) -> None:
-        self.artifacts = artifacts
 
     def _scores(self, train: bool) -> Tensor:
         images, labels = read_fashion_mnist(train=train)
@@ -233,65 +199,26 @@ class Measurements:
 # --- checks: each raises AssertionError with a message for the student --------------------
 
 
-def _available(artifacts: Mapping[str, Any], *keys: str) -> None:
-    for key in keys:
-        error = artifacts.get("errors", {}).get(key)
-        assert error is None, f"could not read the submission's {key}: {error}"
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
 def check_hyperparameters(artifacts: Mapping[str, Any], measured: Measurements) -> None:
-    _available(artifacts, "hparams")
+    available(artifacts, "hparams")
     hparams = artifacts["hparams"]
-    assert isinstance(hparams, dict), f"`hparams` must be a dict, got {hparams!r}"
-    missing = sorted(set(HPARAM_KEYS) - set(hparams))
-    assert not missing, f"`hparams` lacks the keys {missing}"
-    lr = hparams["learning_rate"]
-    assert _is_number(lr) and 0 < lr <= 10, (
-        f"hparams['learning_rate'] must be a number in (0, 10], got {lr!r}")
-    batch_size = hparams["batch_size"]
-    assert _is_int(batch_size) and 1 <= batch_size <= 60_000, (
-        f"hparams['batch_size'] must be an int in [1, 60000], got {batch_size!r}")
-    num_epochs = hparams["num_epochs"]
-    assert _is_int(num_epochs) and 2 <= num_epochs <= MAX_EPOCHS, (
-        f"hparams['num_epochs'] must be an int in [2, {MAX_EPOCHS}], got {num_epochs!r}")
-    name = hparams["optimizer"]
-    assert isinstance(name, str) and isinstance(getattr(torch.optim, name, None), type), (
-        f"hparams['optimizer'] must name a torch.optim class such as 'SGD', got {name!r}")
-    seed = hparams["seed"]
-    assert _is_int(seed) and 0 <= seed < 2**32, (
-        f"hparams['seed'] must be an int in [0, 2**32), got {seed!r}")
+    check_hparams(hparams, MAX_EPOCHS, min_epochs=2)
     for key in ("weight_decay", "momentum"):
         value = hparams.get(key, 0.0)
-        assert _is_number(value) and value >= 0, (
+        assert is_number(value) and value >= 0, (
             f"hparams['{key}'] must be a number >= 0 if recorded, got {value!r}")
     normalization = hparams.get("input_normalization")
     assert normalization is None or (
         isinstance(normalization, list) and len(normalization) == 2
-        and all(_is_number(v) for v in normalization) and normalization[1] > 0
+        and all(is_number(v) for v in normalization) and normalization[1] > 0
     ), f"hparams['input_normalization'] must be None or (mean, std), got {normalization!r}"
 
 
 def check_data(artifacts: Mapping[str, Any], measured: Measurements) -> None:
-    _available(artifacts, "data", "hparams")
+    available(artifacts, "data", "hparams")
     expected_examples = {"train_iter": 60_000, "test_iter": 10_000}
     for name, info in artifacts["data"].items():
-        assert info["batch_shape"][1:] == [1, 28, 28] and info["batch_dtype"] == "torch.float32", (
-            f"`{name}` should yield images of shape (B, 1, 28, 28), float32; "
-            f"got {tuple(info['batch_shape'])}, {info['batch_dtype']}")
-        assert info["label_shape"] == info["batch_shape"][:1], (
-            f"`{name}` should yield labels of shape (B,); got {tuple(info['label_shape'])}")
-        assert info["label_dtype"] == "torch.int64", (
-            f"`{name}` should yield int64 labels, got {info['label_dtype']}")
-        assert 0 <= info["min"] and info["max"] <= 1, (
-            f"`{name}` should yield pixel values in [0, 1]")
+        check_loader(name, info)
         assert info["num_examples"] == expected_examples[name], (
             f"`{name}` holds {info['num_examples']:,} examples; the Fashion-MNIST "
             f"{'training' if name == 'train_iter' else 'test'} split has "
@@ -303,7 +230,7 @@ def check_data(artifacts: Mapping[str, Any], measured: Measurements) -> None:
 
 
 def check_model(artifacts: Mapping[str, Any], measured: Measurements) -> None:
-    _available(artifacts, "model")
+    available(artifacts, "model")
     model = artifacts["model"]
     flat = model["probe_inputs"].reshape(-1, NUM_PIXELS)
     predicted = flat @ model["W"] + model["b"]
@@ -315,12 +242,12 @@ def check_model(artifacts: Mapping[str, Any], measured: Measurements) -> None:
 
 
 def check_loss_and_optimizer(artifacts: Mapping[str, Any], measured: Measurements) -> None:
-    _available(artifacts, "loss")
+    available(artifacts, "loss")
     value = artifacts["loss"]
     assert abs(value - math.log(NUM_CLASSES)) < 1e-4, (
         "`loss` should be the cross-entropy of softmax(logits): for all-zero logits it is "
         f"log(10) = 2.3026, got {value:.4f}")
-    _available(artifacts, "optimizer", "hparams")
+    available(artifacts, "optimizer", "hparams")
     optimizer, hparams = artifacts["optimizer"], artifacts["hparams"]
     assert optimizer["name"] == hparams.get("optimizer"), (
         f"`optimizer` is {optimizer['name']} but hparams['optimizer'] says "
@@ -335,23 +262,12 @@ def check_loss_and_optimizer(artifacts: Mapping[str, Any], measured: Measurement
 
 
 def check_training(artifacts: Mapping[str, Any], measured: Measurements) -> None:
-    _available(artifacts, "history", "hparams")
-    history = artifacts["history"]
-    assert isinstance(history, dict) and isinstance(history.get("train_loss"), list), (
-        "`history` must be a dict whose 'train_loss' is a list with one mean loss per epoch")
-    losses = history["train_loss"]
-    assert len(losses) == artifacts["hparams"].get("num_epochs"), (
-        f"history['train_loss'] has {len(losses)} entries, one per epoch is "
-        f"{artifacts['hparams'].get('num_epochs')!r}")
-    assert all(_is_number(v) for v in losses), (
-        f"every training loss must be a finite number, got {losses}")
-    assert losses[-1] < 0.99 * losses[0], (
-        f"the training loss did not decrease over the run: {losses[0]:.4f} after the first "
-        f"epoch, {losses[-1]:.4f} after the last; is the optimizer stepping?")
+    available(artifacts, "history", "hparams")
+    check_history(artifacts["history"], artifacts["hparams"].get("num_epochs"))
 
 
 def check_test_accuracy(artifacts: Mapping[str, Any], measured: Measurements) -> None:
-    _available(artifacts, "model")
+    available(artifacts, "model")
     accuracy = measured.test_accuracy
     assert accuracy >= MIN_TEST_ACCURACY, (
         f"the grader measured a test accuracy of {accuracy:.4f} for `net` on the 10,000 test "
@@ -359,16 +275,16 @@ def check_test_accuracy(artifacts: Mapping[str, Any], measured: Measurements) ->
 
 
 def check_reported_accuracy(artifacts: Mapping[str, Any], measured: Measurements) -> None:
-    _available(artifacts, "results", "model")
+    available(artifacts, "results", "model")
     results = artifacts["results"]
     assert isinstance(results, dict), "`results` must be a dict"
     missing = sorted({"final_train_loss", "test_accuracy"} - set(results))
     assert not missing, f"`results` lacks the keys {missing}"
     loss = results["final_train_loss"]
-    assert _is_number(loss) and loss > 0, (
+    assert is_number(loss) and loss > 0, (
         f"results['final_train_loss'] must be a positive number, got {loss!r}")
     reported = results["test_accuracy"]
-    assert _is_number(reported) and 0 <= reported <= 1, (
+    assert is_number(reported) and 0 <= reported <= 1, (
         f"results['test_accuracy'] must be a number in [0, 1], got {reported!r}")
     assert abs(reported - measured.test_accuracy) <= REPORT_TOLERANCE, (
         f"results['test_accuracy'] is {reported:.4f} but the grader measured "

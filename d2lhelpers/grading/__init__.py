@@ -154,14 +154,18 @@ class Assignment:
 
 
 def run_checks(
-    module: ModuleType, artifacts: dict[str, Any], tests: list[tuple[str, float]]
+    module: ModuleType,
+    artifacts: dict[str, Any],
+    tests: list[tuple[str, float]],
+    run: dict[str, float] | None = None,
 ) -> dict[str, str]:
     """Question -> the message of its failed check, for every question that failed.
 
     Runs each of the assignment's checks on the artifacts in this process. A check that
     cannot even read the artifacts (a submission that saved something else) fails too.
+    ``run`` is the grader's measurement of the notebook's run, ``{"seconds", "threads"}``.
     """
-    measured = module.Measurements(artifacts)
+    measured = module.Measurements(artifacts, run)
     failures = {}
     for question, _ in tests:
         try:
@@ -173,15 +177,19 @@ def run_checks(
     return failures
 
 
+def _threads(jobs: int) -> int:
+    """CPU threads each of ``jobs`` parallel submissions gets (``OMP_NUM_THREADS``)."""
+    default = str(max(1, (os.cpu_count() or 1) // jobs))
+    return int(os.environ.get("OMP_NUM_THREADS", default))
+
+
 def _sandbox_env(data_dir: Path, jobs: int) -> dict[str, str]:
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8"}
     env["D2L_DATA_PATH"] = str(data_dir)
     env["D2L_OFFLINE"] = "1"  # there is no network in the sandbox anyway
     env["PYTHONDONTWRITEBYTECODE"] = "1"
     # Parallel submissions share the cores; PyTorch's default (all cores each) oversubscribes.
-    env["OMP_NUM_THREADS"] = os.environ.get(
-        "OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // jobs))
-    )
+    env["OMP_NUM_THREADS"] = str(_threads(jobs))
     return env  # D2L_REDUCED is not passed on: the student's real training is graded
 
 
@@ -271,7 +279,8 @@ def grade_submission(
                 return failed_row(name, ERROR, reason, tests, elapsed())
         if not isinstance(artifacts, dict):
             artifacts = {"errors": {"all": f"the export step saved a {type(artifacts).__name__}"}}
-        failures = run_checks(assignment.module, artifacts, tests)
+        measured_run = {"seconds": run.seconds, "threads": _threads(jobs)}
+        failures = run_checks(assignment.module, artifacts, tests, measured_run)
         return graded_row(name, tests, failures, errors, elapsed())
     except Exception as e:  # the grader must never stop on one submission
         reason = f"the grader failed on this submission: {type(e).__name__}: {e}"
