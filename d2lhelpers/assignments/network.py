@@ -24,9 +24,9 @@ IMAGE_SHAPE = (1, 28, 28)
 MAX_VALUES = 20_000_000
 """Most numbers a handed-over network may store; the grader refuses larger ones."""
 MAX_OPERATIONS = 2_000
-MAX_RESULT_VALUES = 100_000_000
-"""Most numbers one operation may compute for a batch (400 MB of float32); the widest
-layer of a network a laptop trains in minutes computes a few million."""
+MAX_RESULT_VALUES = 250_000_000
+"""Most numbers one operation may compute for a batch (1 GB of float32); the widest layer
+of a network a laptop trains in minutes computes a few tens of millions."""
 PROBE_TOLERANCE = 1e-4
 """Largest difference, relative to the logits' size, between the student's ``net`` and the
 grader's run of its export on the same random images (float32 noise is about 1e-6)."""

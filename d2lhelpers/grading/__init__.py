@@ -13,7 +13,9 @@ each submission this package
 3. loads those artifacts in this process, which never ran student code, as plain data
    (``torch.load(weights_only=True)``), and runs the assignment's checks on them
    (:mod:`d2lhelpers.assignments`): the grader measures the model on the test images itself
-   and reproduces the training from the recorded hyperparameters;
+   (a network other than an affine map runs as the allow-listed ATen operations it was
+   traced to, :mod:`d2lhelpers.assignments.network`), and the linear homework's grader also
+   reproduces the training from the recorded hyperparameters;
 4. turns the outcome into one row of the report (:mod:`d2lhelpers.grading.rows`), written as
    CSV or JSON (:mod:`d2lhelpers.grading.report`).
 
