@@ -6,13 +6,14 @@ from __future__ import annotations
 import hashlib
 import math
 from collections.abc import Callable, Mapping
-from functools import cache
+from functools import cache, cached_property
 from typing import Any
 
 import torch
 from torch import Tensor, nn
 
 from ..fashion_mnist import read_fashion_mnist
+from .network import Network
 
 REPORT_TOLERANCE = 0.01
 """Largest allowed difference between a reported accuracy and the grader's measurement."""
@@ -117,6 +118,19 @@ class Measurements:
         self.run = run
 
 
+class NetworkMeasurements(Measurements):
+    """Measurements of an assignment whose ``net`` is handed over by
+    :func:`.network.export_network` as the artifact ``model``."""
+
+    @cached_property
+    def net(self) -> Network:
+        """The submitted ``net``; fails the check, saying why, if the grader cannot run it."""
+        try:
+            return Network(self.artifacts["model"])
+        except ValueError as error:
+            raise AssertionError(f"the grader cannot run `net`: {error}") from None
+
+
 def kernel_run() -> dict[str, float]:
     """The student's kernel as a run so far: seconds since it started, and its threads."""
     import time
@@ -210,6 +224,13 @@ def check_history(history: Any, num_epochs: Any) -> None:
     assert len(losses) < 2 or losses[-1] < 0.99 * losses[0], (
         f"the training loss did not decrease over the run: {losses[0]:.4f} after the first "
         f"epoch, {losses[-1]:.4f} after the last; is the optimizer stepping?")
+
+
+def check_test_accuracy(accuracy: float, threshold: float) -> None:
+    """The grader's measurement of ``net`` on the test images reaches ``threshold``."""
+    assert accuracy >= threshold, (
+        f"the grader measured a test accuracy of {accuracy:.4f} for `net` on the 10,000 test "
+        f"images; at least {threshold:.2f} is required")
 
 
 def check_reported(results: Any, key: str, measured: float, what: str) -> None:
