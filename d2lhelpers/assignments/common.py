@@ -131,6 +131,23 @@ class NetworkMeasurements(Measurements):
             raise AssertionError(f"the grader cannot run `net`: {error}") from None
 
 
+def make_feedback(
+    export: Callable[[Mapping[str, Any]], dict[str, Any]],
+    checks: Mapping[str, Callable[[Mapping[str, Any], Any], None]],
+    measurements: Callable[[Mapping[str, Any]], Any],
+) -> Callable[..., None]:
+    """An assignment's ``feedback(question, **names)`` for its in-notebook checks."""
+
+    def feedback(question: str, **names: Any) -> None:
+        """Run the grader's check of ``question`` on the student's live objects (in-notebook
+        feedback through ``grader.check``); raises ``AssertionError`` with the grader's
+        message."""
+        artifacts = export(names)
+        checks[question](artifacts, measurements(artifacts))
+
+    return feedback
+
+
 def kernel_run() -> dict[str, float]:
     """The student's kernel as a run so far: seconds since it started, and its threads."""
     import time

@@ -227,9 +227,6 @@ CHECKS: dict[str, Callable[[Mapping[str, Any], Measurements], None]] = {
 }
 """Question name (as in the instructor notebook) -> its check."""
 
-
-def feedback(question: str, **names: Any) -> None:
-    """Run the grader's check of ``question`` on the student's live objects (in-notebook
-    feedback through ``grader.check``); raises ``AssertionError`` with the grader's message."""
-    artifacts = export(names)
-    CHECKS[question](artifacts, Measurements(artifacts))
+feedback = common.make_feedback(export, CHECKS, Measurements)
+"""``feedback(question, **names)``: the grader's check of ``question`` on the student's live
+objects, for ``grader.check`` in the notebook; raises ``AssertionError`` with its message."""
