@@ -73,9 +73,9 @@ def fingerprints(images: Tensor) -> Tensor:
 
 def export_loader(loader: Any) -> dict[str, Any]:
     """What a loader of Fashion-MNIST minibatches yields in one pass: the first minibatch's
-    shapes and types, the range of pixel values, and the fingerprint and label of every image
-    (images are assumed to be in [0, 1], as ``d2l.load_data_fashion_mnist`` serves them)."""
-    shapes, prints, labels, low, high = None, [], [], math.inf, -math.inf
+    shapes and types, the range of pixel values, and a fingerprint of every image (images are
+    assumed to be in [0, 1], as ``d2l.load_data_fashion_mnist`` serves them)."""
+    shapes, prints, low, high = None, [], math.inf, -math.inf
     for X, y in loader:
         if shapes is None:
             shapes = {"batch_shape": list(X.shape), "batch_dtype": str(X.dtype),
@@ -83,11 +83,11 @@ def export_loader(loader: Any) -> dict[str, Any]:
         X = X.detach().cpu()
         low, high = min(low, float(X.min())), max(high, float(X.max()))
         prints.append(fingerprints(X.reshape(len(X), 28, 28).mul(255).round().to(torch.uint8)))
-        labels.append(y.detach().cpu().to(torch.int64))
     if shapes is None:
         raise ValueError("it yields no minibatches")
-    return {**shapes, "min": low, "max": high, "num_examples": sum(len(y) for y in labels),
-            "fingerprints": torch.cat(prints), "labels": torch.cat(labels)}  # fmt: skip
+    prints = torch.cat(prints)
+    return {**shapes, "min": low, "max": high, "num_examples": len(prints),
+            "fingerprints": prints}  # fmt: skip
 
 
 @cache
