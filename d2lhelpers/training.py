@@ -84,8 +84,15 @@ class TrainingHistory:
     """Mean training loss over the epoch's minibatches, weighted by batch size."""
     train_acc: list[float] = field(default_factory=list)
     test_acc: list[float] = field(default_factory=list)
-    examples_per_sec: list[float] = field(default_factory=list)
-    """Training throughput (forward, backward and update), not counting evaluation."""
+    examples_trained: int = 0
+    """Training examples processed, summed over all epochs."""
+    seconds: float = 0.0
+    """Wall-clock time of the whole training call, evaluation and plotting included."""
+
+    @property
+    def examples_per_sec(self) -> float:
+        """Training examples per second of the whole call (evaluation included)."""
+        return self.examples_trained / self.seconds
 
 
 def train_classifier(
@@ -101,6 +108,10 @@ def train_classifier(
     max_epochs: int | None = None,
 ) -> TrainingHistory:
     """Train a classifier with minibatch SGD (or ``optimizer``), plotting progress live.
+
+    The plot shows one point per epoch: the epoch's mean training loss and accuracy, and the
+    test accuracy after it. The printed throughput is training examples per second of the
+    whole call, so it matches the cell's wall time (evaluation and plotting included).
 
     Args:
         net: maps ``X`` of shape ``(B, ...)`` to logits of shape ``(B, num_classes)``.
@@ -140,12 +151,10 @@ def train_classifier(
     legend = ("train loss", "train acc", "test acc")
     animator = Animator(xlabel="epoch", xlim=(0, num_epochs), legend=legend) if plot else None
     history, timer = TrainingHistory(), Timer()
-    num_batches = len(train_iter) if hasattr(train_iter, "__len__") else None
     for epoch in range(num_epochs):
         metric = Accumulator(3)  # summed loss, number correct, number of examples
         net.train()
-        timer.start()
-        for i, (X, y) in enumerate(train_iter):
+        for X, y in train_iter:
             X, y = X.to(device), y.to(device)
             y_hat = net(X)
             batch_loss = loss(y_hat, y)
@@ -154,24 +163,26 @@ def train_classifier(
             optimizer.step()
             with torch.no_grad():
                 metric.add(float(batch_loss) * len(y), accuracy(y_hat, y), len(y))
-            # Five points per epoch; the animator itself decides when to redraw.
-            if animator and num_batches and (i + 1) % max(num_batches // 5, 1) == 0:
-                x = epoch + (i + 1) / num_batches
-                animator.add(x, (metric[0] / metric[2], metric[1] / metric[2], None))
-        seconds = timer.stop()
         if metric[2] == 0:
             raise ValueError("train_classifier(train_iter): train_iter yielded no examples")
         history.train_loss.append(metric[0] / metric[2])
         history.train_acc.append(metric[1] / metric[2])
-        history.examples_per_sec.append(metric[2] / seconds)
+        history.examples_trained += int(metric[2])
         history.test_acc.append(evaluate_accuracy(net, test_iter, device))
+        # Epoch means, not running averages within an epoch: those restart at every epoch
+        # and would make the curves jump at epoch boundaries.
         if animator:
-            animator.add(epoch + 1, (None, None, history.test_acc[-1]))
+            animator.add(
+                epoch + 1, (history.train_loss[-1], history.train_acc[-1], history.test_acc[-1])
+            )
     if animator:
         animator.finish()
+    history.seconds = timer.stop()
     print(
         f"loss {history.train_loss[-1]:.3f}, train acc {history.train_acc[-1]:.3f}, "
         f"test acc {history.test_acc[-1]:.3f}\n"
-        f"{sum(history.examples_per_sec) / num_epochs:,.0f} examples/sec on {device}"
+        f"{history.examples_per_sec:,.0f} examples/s on {device} "
+        f"({history.examples_trained:,} training examples in {history.seconds:.1f} s, "
+        "evaluation included)"
     )
     return history
