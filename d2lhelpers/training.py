@@ -102,6 +102,7 @@ def train_classifier(
     num_epochs: int,
     lr: float | None = None,
     optimizer: torch.optim.Optimizer | None = None,
+    scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
     loss: Callable[[Tensor, Tensor], Tensor] | None = None,
     device: torch.device | None = None,
     plot: bool = True,
@@ -119,6 +120,8 @@ def train_classifier(
         num_epochs: passes over ``train_iter``.
         lr: learning rate of ``torch.optim.SGD``, when ``optimizer`` is not given.
         optimizer: an optimizer over ``net``'s parameters.
+        scheduler: a learning-rate schedule of ``optimizer``, stepped once after each epoch
+            (e.g. ``CosineAnnealingLR(optimizer, T_max=num_epochs)``).
         loss: mean loss over a minibatch; default ``nn.CrossEntropyLoss()`` on logits.
         device: where to train; default :func:`try_gpu`. ``net`` is moved there.
         plot: draw the live :class:`Animator` of loss and accuracies.
@@ -129,13 +132,16 @@ def train_classifier(
         The per-epoch :class:`TrainingHistory`.
 
     Raises:
-        ValueError: unless exactly one of ``lr`` and ``optimizer`` is given, or if
+        ValueError: unless exactly one of ``lr`` and ``optimizer`` is given, if ``scheduler``
+            schedules another optimizer, or if
             ``num_epochs`` or ``max_epochs`` is not a positive int.
 
     Source: ``train_ch3`` / ``train_ch6`` of d2l §3.6 and §6.6, merged.
     """
     if (lr is None) == (optimizer is None):
         raise ValueError("train_classifier: give exactly one of lr and optimizer")
+    if scheduler is not None and scheduler.optimizer is not optimizer:
+        raise ValueError("train_classifier(scheduler): scheduler must schedule optimizer")
     check_int("num_epochs", num_epochs)
     if max_epochs is not None:
         check_int("max_epochs", max_epochs)
@@ -168,6 +174,8 @@ def train_classifier(
         history.train_loss.append(metric[0] / metric[2])
         history.train_acc.append(metric[1] / metric[2])
         history.examples_trained += int(metric[2])
+        if scheduler:
+            scheduler.step()
         history.test_acc.append(evaluate_accuracy(net, test_iter, device))
         # Epoch means, not running averages within an epoch: those restart at every epoch
         # and would make the curves jump at epoch boundaries.

@@ -240,3 +240,19 @@ def test_accuracy_of_column_predictions_compares_element_wise():
 def test_accuracy_rejects_mismatched_shapes():
     with pytest.raises(ValueError, match="y_hat"):
         accuracy(torch.tensor([0, 1, 1]), torch.tensor([0, 1]))
+
+
+def test_scheduler_steps_once_per_epoch(problem, default_mode):
+    net, train_iter, test_iter = problem
+    optimizer = torch.optim.SGD(net.parameters(), lr=0.4)
+    scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=1, gamma=0.5)
+    train(net, train_iter, test_iter, 3, optimizer=optimizer, scheduler=scheduler, plot=False)
+    assert optimizer.param_groups[0]["lr"] == pytest.approx(0.4 * 0.5**3)
+
+
+def test_scheduler_of_another_optimizer_raises(problem):
+    net, train_iter, test_iter = problem
+    other = torch.optim.SGD(net.parameters(), lr=0.1)
+    scheduler = torch.optim.lr_scheduler.StepLR(other, step_size=1)
+    with pytest.raises(ValueError, match=r"train_classifier\(scheduler\)"):
+        train(net, train_iter, test_iter, 1, lr=0.1, scheduler=scheduler)
