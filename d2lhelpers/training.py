@@ -133,8 +133,8 @@ def train_classifier(
 
     Raises:
         ValueError: unless exactly one of ``lr`` and ``optimizer`` is given, if ``scheduler``
-            schedules another optimizer, or if
-            ``num_epochs`` or ``max_epochs`` is not a positive int.
+            schedules another optimizer, or if ``num_epochs`` or ``max_epochs`` is not a
+            positive int.
 
     Source: ``train_ch3`` / ``train_ch6`` of d2l §3.6 and §6.6, merged.
     """
