@@ -191,6 +191,6 @@ def train_classifier(
         f"test acc {history.test_acc[-1]:.3f}\n"
         f"{history.examples_per_sec:,.0f} examples/s on {device} "
         f"({history.examples_trained:,} training examples in {history.seconds:.1f} s, "
-        "evaluation included)"
+        f"{history.seconds / num_epochs:.1f} s per epoch, evaluation included)"
     )
     return history

@@ -111,6 +111,7 @@ def test_training_learns_a_separable_problem(problem, default_mode, capsys):
     assert f"test acc {history.test_acc[-1]:.3f}" in out
     assert f"{history.examples_per_sec:,.0f} examples/s on cpu" in out
     assert f"{history.examples_trained:,} training examples in" in out
+    assert f"{history.seconds / 5:.1f} s per epoch" in out
 
 
 def test_training_with_an_optimizer_and_a_custom_loss(problem, default_mode):
