@@ -7,6 +7,10 @@ from nbval.plugin import IPyNbFile
 
 # Notebooks (and the kernels nbval starts, which inherit this environment) run in reduced mode.
 os.environ.setdefault("D2L_REDUCED", "1")
+# pytest-xdist already runs one worker per core; PyTorch's default of one thread per core in
+# every worker oversubscribes the CPU (chapter 4's notebooks took 2.6 times as long).
+if "PYTEST_XDIST_WORKER" in os.environ:
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 
 def pytest_collectstart(collector):
