@@ -69,6 +69,9 @@ class DataSet:
     files: tuple[DataFile, ...]
     system_dirs: tuple[str, ...] = ()
     debian_package: str | None = None
+    manual_download: str | None = None
+    """How to get the files by hand where no pinned URL serves the verified bytes; may use
+    ``{target_dir}``, the user cache folder of the data set."""
 
 
 class DataSetNotFoundError(FileNotFoundError):
@@ -159,6 +162,21 @@ DATASETS: dict[str, DataSet] = {
             "Ames house prices, test split (1,459 rows, no SalePrice)",
             "as distributed by the d2l book",
             (_d2l_file("kaggle_house_pred_test.csv", "fa19780a7b011d9b009e8bff8e99922a8ee2eb90"),),
+        ),
+        DataSet(
+            "cmn-eng",
+            "Tatoeba English-Chinese sentence pairs, 29,155 lines "
+            "'english<TAB>chinese<TAB>attribution' (Tatoeba project via manythings.org/anki)",
+            "CC BY 2.0 FR (attribution in column 3)",
+            # Tatoeba's export grows every week and no archive pins this version, so there is
+            # no URL whose bytes match the checksum.
+            (DataFile("cmn.txt", "sha1:bc8bcce0429e1601f393e603a93441d4b3ce645e"),),
+            manual_download=(
+                "download https://www.manythings.org/anki/cmn-eng.zip and put the cmn.txt it "
+                "contains in {target_dir}. The book's outputs come from the export with 29,155 "
+                "pairs (SHA-1 bc8bcce0429e1601f393e603a93441d4b3ce645e); a newer export has more "
+                "lines and fails the checksum, so ask your course for that copy"
+            ),
         ),
     )
 }
@@ -280,6 +298,8 @@ def _how_to_get(dataset: DataSet, file: DataFile, target_dir: Path) -> list[str]
             ways.append(f"allow downloads: unset {OFFLINE_ENV}, then run it again")
         ways.append(f"python -m d2lhelpers download {dataset.name}")
         ways.append(f"download {file.urls[0]} yourself and put it in {target_dir}")
+    elif dataset.manual_download:
+        ways.append(dataset.manual_download.format(target_dir=target_dir))
     ways.append(f"or point {DATA_PATH_ENV} at a folder that holds {file.name}")
     return ways
 

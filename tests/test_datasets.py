@@ -358,7 +358,8 @@ def test_error_is_a_file_not_found_error():
 
 
 def test_registry_entries_are_well_formed():
-    names = {"fashion-mnist", "time-machine", "airfoil", "kaggle-house-train", "kaggle-house-test"}
+    names = {"fashion-mnist", "time-machine", "airfoil", "kaggle-house-train", "kaggle-house-test",
+             "cmn-eng"}
     assert names <= set(DATASETS)
     for key, dataset in DATASETS.items():
         assert key == dataset.name
@@ -370,7 +371,9 @@ def test_registry_entries_are_well_formed():
                 algorithm, digest = spec.split(":")
                 assert len(digest) == hashlib.new(algorithm).digest_size * 2, spec
                 int(digest, 16)
-            assert file.urls and all(url.startswith(("https://", "http://")) for url in file.urls)
+            # a data set without a pinned URL must say how to get it by hand
+            assert file.urls or dataset.manual_download, key
+            assert all(url.startswith(("https://", "http://")) for url in file.urls)
             served_names = {url.rsplit("/", 1)[-1] for url in file.urls}
             assert served_names <= {file.name, file.name + ".gz"}
     fashion = DATASETS["fashion-mnist"]
@@ -396,6 +399,7 @@ def test_time_machine_from_the_shared_data_folder(shared_data, server):
         ("airfoil", "airfoil_self_noise.dat"),
         ("kaggle-house-train", "kaggle_house_pred_train.csv"),
         ("kaggle-house-test", "kaggle_house_pred_test.csv"),
+        ("cmn-eng", "cmn-eng/cmn.txt"),
     ],
 )
 def test_shared_data_matches_registry_checksums(shared_data, monkeypatch, name, file_name):
@@ -416,3 +420,25 @@ def test_the_tests_cannot_reach_the_internet():
     # A real registry file that is nowhere on disk here: its download must fail at once.
     with pytest.raises(DataSetNotFoundError, match="the unit tests run offline"):
         resolve_dataset("time-machine")
+
+
+def test_a_data_set_without_a_pinned_url_says_where_to_get_it(tmp_path, monkeypatch):
+    monkeypatch.setenv("D2L_DATA_PATH", str(tmp_path))
+    with pytest.raises(DataSetNotFoundError) as caught:
+        resolve_dataset("cmn-eng")
+    message = str(caught.value)
+    assert "https://www.manythings.org/anki/cmn-eng.zip" in message
+    assert f"cmn.txt it contains in {cache_dir() / 'cmn-eng'}" in message
+    assert "bc8bcce0429e1601f393e603a93441d4b3ce645e" in message
+    assert "python -m d2lhelpers download" not in message  # there is nothing to download from
+    assert tmp_path / "cmn-eng" in caught.value.searched
+
+
+def test_cmn_eng_lines_are_english_chinese_attribution(shared_data):
+    path = get_data_path("cmn-eng", data_dir=shared_data)
+    text = path.read_text(encoding="utf-8-sig")  # it starts with a byte order mark
+    lines = text.removesuffix("\n\n").split("\n")  # and ends with an empty line
+    assert len(lines) == 29_155
+    english, chinese, attribution = lines[0].split("\t")
+    assert english == "Hi." and "CC-BY" in attribution
+    assert all(line.count("\t") == 2 for line in lines)
