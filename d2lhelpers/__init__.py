@@ -51,6 +51,14 @@ from .modern_cnns import (
 from .plotting import plot, set_axes, set_figsize, show_images
 from .reduced import env_flag, reduced_mode, target
 from .reproducibility import seed_everything
+from .rnn import (
+    LanguageModelHistory,
+    RNNModel,
+    detach_state,
+    perplexity_on,
+    predict,
+    train_language_model,
+)
 from .sequence_data import (
     SeqDataLoader,
     load_data_time_machine,
@@ -86,7 +94,9 @@ __all__ = [
     "FASHION_MNIST_LABELS",
     "GOOGLENET_INCEPTIONS",
     "Inception",
+    "LanguageModelHistory",
     "RESNET18",
+    "RNNModel",
     "Residual",
     "SeqDataLoader",
     "TensorLoader",
@@ -107,6 +117,7 @@ __all__ = [
     "cross_entropy",
     "data_iter",
     "densenet",
+    "detach_state",
     "env_flag",
     "evaluate_accuracy",
     "get_data_path",
@@ -127,8 +138,10 @@ __all__ = [
     "nin",
     "nin_block",
     "num_gpus",
+    "perplexity_on",
     "plot",
     "pool2d",
+    "predict",
     "preprocess_eng",
     "read_cmn_eng",
     "read_cmn_eng_attributions",
@@ -155,6 +168,7 @@ __all__ = [
     "tokenize_eng",
     "tokenize_zh",
     "train_classifier",
+    "train_language_model",
     "transition_block",
     "truncate_pad",
     "try_all_gpus",
