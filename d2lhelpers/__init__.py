@@ -48,6 +48,7 @@ from .modern_cnns import (
     vgg,
     vgg_block,
 )
+from .ngram import NGramModel
 from .plotting import plot, set_axes, set_figsize, show_images
 from .reduced import env_flag, reduced_mode, target
 from .reproducibility import seed_everything
@@ -103,6 +104,7 @@ __all__ = [
     "Timer",
     "TrainingHistory",
     "VGG11",
+    "NGramModel",
     "Vocab",
     "accuracy",
     "alexnet",
