@@ -51,4 +51,5 @@ benchmarks: $(VENV)/.installed
 	$(BIN)/python benchmarks/seed_spread.py
 	$(BIN)/python benchmarks/assignment_thresholds.py
 	$(BIN)/python benchmarks/cnn_throughput.py
+	$(BIN)/python benchmarks/language_model_selection.py --model gru --epochs 10
 	$(BIN)/python benchmarks/lenet_training.py  # needs: $(BIN)/pip install --no-deps d2l==1.0.3
