@@ -203,6 +203,14 @@ def shared_data() -> Path:
 
 
 @pytest.fixture
+def from_shared_data(shared_data, monkeypatch) -> Path:
+    """Resolve data sets from the shared folder only, as CI does (never a download)."""
+    monkeypatch.setenv("D2L_DATA_PATH", str(shared_data))
+    monkeypatch.setenv("D2L_OFFLINE", "1")
+    return shared_data
+
+
+@pytest.fixture
 def default_mode(monkeypatch) -> None:
     """Run the test in default (full-size) mode, whatever the suite's environment says."""
     monkeypatch.delenv("D2L_REDUCED", raising=False)

@@ -60,10 +60,8 @@ def test_start_must_leave_context_and_targets():
         trigram.cross_entropy(TOKENS, start=9)
 
 
-def test_the_book_baseline(shared_data, monkeypatch):
+def test_the_book_baseline(from_shared_data):
     # the number notebook 03 chose on validation data and the RNN notebooks must beat
-    monkeypatch.setenv("D2L_DATA_PATH", str(shared_data))
-    monkeypatch.setenv("D2L_OFFLINE", "1")
     corpus, vocab = load_corpus_time_machine()
     train, held_out = split_corpus(corpus)
     model = NGramModel(train, n=5, vocab_size=len(vocab), alpha=0.03)

@@ -126,13 +126,7 @@ def test_split_corpus_rejects_bad_fractions():
         split_corpus([1, 2, 3], 0.1)
 
 
-@pytest.fixture
-def time_machine(shared_data, monkeypatch) -> None:
-    monkeypatch.setenv("D2L_DATA_PATH", str(shared_data))
-    monkeypatch.setenv("D2L_OFFLINE", "1")
-
-
-def test_load_data_time_machine(time_machine):
+def test_load_data_time_machine(from_shared_data):
     train_iter, held, vocab = load_data_time_machine(4, 10, max_tokens=1000)
     assert len(vocab) == 28 and held.dtype == torch.int64 and held.shape == (100,)
     assert train_iter.corpus.shape == (900,)

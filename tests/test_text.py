@@ -139,13 +139,7 @@ def test_load_corpus_rejects_bad_token():
 # --- the real book, from the shared data folder ---------------------------------------------
 
 
-@pytest.fixture
-def time_machine(shared_data, monkeypatch) -> None:
-    monkeypatch.setenv("D2L_DATA_PATH", str(shared_data))
-    monkeypatch.setenv("D2L_OFFLINE", "1")
-
-
-def test_read_time_machine(time_machine):
+def test_read_time_machine(from_shared_data):
     text = read_time_machine()
     assert text.startswith("the time machine by h g wells ")
     assert set(text) == set("abcdefghijklmnopqrstuvwxyz ")
@@ -153,7 +147,7 @@ def test_read_time_machine(time_machine):
     assert len(text) == 173_428
 
 
-def test_load_corpus_time_machine_chars_and_words(time_machine):
+def test_load_corpus_time_machine_chars_and_words(from_shared_data):
     corpus, vocab = load_corpus_time_machine()
     assert len(corpus) == 173_428 and len(vocab) == 28
     assert vocab.idx_to_token[:4] == ["<unk>", " ", "e", "t"]

@@ -145,13 +145,7 @@ def test_load_data_cmn_eng_errors():
             load_data_cmn_eng(**kwargs, pairs=PAIRS)
 
 
-@pytest.fixture
-def cmn_eng(shared_data, monkeypatch) -> None:
-    monkeypatch.setenv("D2L_DATA_PATH", str(shared_data))
-    monkeypatch.setenv("D2L_OFFLINE", "1")
-
-
-def test_real_file(cmn_eng):
+def test_real_file(from_shared_data):
     pairs = read_cmn_eng()
     assert len(pairs) == 29_155
     assert pairs[0] == ("Hi.", "嗨。")  # the byte-order mark is gone
