@@ -53,3 +53,5 @@ benchmarks: $(VENV)/.installed
 	$(BIN)/python benchmarks/cnn_throughput.py
 	$(BIN)/python benchmarks/language_model_selection.py --model gru --epochs 10
 	$(BIN)/python benchmarks/lenet_training.py  # needs: $(BIN)/pip install --no-deps d2l==1.0.3
+	$(BIN)/python benchmarks/seq2seq_selection.py --embed 64 --hidden 128 --layers 1 --epochs 12
+	$(BIN)/python benchmarks/language_model_speed.py --repeats 3  # needs d2l 0.17.6's wheel, see the script

@@ -5,6 +5,12 @@ Import it as ``import d2lhelpers as d2l``.
 
 from .animator import Animator
 from .arrays import TensorLoader, load_array, synthetic_data
+from .attention import (
+    AdditiveAttention,
+    DotProductAttention,
+    masked_softmax,
+    valid_lens_to_mask,
+)
 from .convolution import (
     conv_output_size,
     corr2d,
@@ -49,7 +55,7 @@ from .modern_cnns import (
     vgg_block,
 )
 from .ngram import NGramModel
-from .plotting import plot, set_axes, set_figsize, show_images
+from .plotting import plot, set_axes, set_figsize, show_heatmaps, show_images
 from .reduced import env_flag, reduced_mode, target
 from .reproducibility import seed_everything
 from .rnn import (
@@ -59,6 +65,21 @@ from .rnn import (
     perplexity_on,
     predict,
     train_language_model,
+)
+from .seq2seq import (
+    Decoder,
+    Encoder,
+    EncoderDecoder,
+    Seq2SeqDecoder,
+    Seq2SeqEncoder,
+    Seq2SeqHistory,
+    corpus_bleu_zh,
+    evaluate_bleu,
+    group_references,
+    masked_cross_entropy,
+    sequence_mask,
+    train_seq2seq,
+    translate,
 )
 from .sequence_data import (
     SeqDataLoader,
@@ -87,11 +108,16 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Accumulator",
+    "AdditiveAttention",
     "Animator",
     "DATASETS",
     "DENSENET121",
     "DataSetNotFoundError",
+    "Decoder",
     "DenseBlock",
+    "DotProductAttention",
+    "Encoder",
+    "EncoderDecoder",
     "FASHION_MNIST_LABELS",
     "GOOGLENET_INCEPTIONS",
     "Inception",
@@ -99,6 +125,9 @@ __all__ = [
     "RESNET18",
     "RNNModel",
     "Residual",
+    "Seq2SeqDecoder",
+    "Seq2SeqEncoder",
+    "Seq2SeqHistory",
     "SeqDataLoader",
     "TensorLoader",
     "Timer",
@@ -111,6 +140,7 @@ __all__ = [
     "build_array_nmt",
     "cache_dir",
     "conv_output_size",
+    "corpus_bleu_zh",
     "corr2d",
     "corr2d_multi_in",
     "corr2d_multi_in_out",
@@ -122,10 +152,12 @@ __all__ = [
     "detach_state",
     "env_flag",
     "evaluate_accuracy",
+    "evaluate_bleu",
     "get_data_path",
     "get_fashion_mnist_labels",
     "get_k_fold_data",
     "googlenet",
+    "group_references",
     "k_fold_indices",
     "layer_summary",
     "lenet",
@@ -136,6 +168,8 @@ __all__ = [
     "load_data_fashion_mnist",
     "load_data_time_machine",
     "log_rmse",
+    "masked_cross_entropy",
+    "masked_softmax",
     "multiply_adds",
     "nin",
     "nin_block",
@@ -155,9 +189,11 @@ __all__ = [
     "seed_everything",
     "seq_data_iter_random",
     "seq_data_iter_sequential",
+    "sequence_mask",
     "set_axes",
     "set_figsize",
     "sgd",
+    "show_heatmaps",
     "show_images",
     "softmax",
     "split_corpus",
@@ -171,8 +207,11 @@ __all__ = [
     "tokenize_zh",
     "train_classifier",
     "train_language_model",
+    "train_seq2seq",
     "transition_block",
+    "translate",
     "truncate_pad",
+    "valid_lens_to_mask",
     "try_all_gpus",
     "try_gpu",
     "vgg",

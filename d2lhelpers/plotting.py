@@ -1,4 +1,4 @@
-"""Static plots: figure size, line plots, and image grids."""
+"""Static plots: figure size, line plots, image grids and heat maps."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 from typing_extensions import Unpack
 
 DEFAULT_FMTS = ("-", "m--", "g-.", "r:")
@@ -185,3 +187,69 @@ def show_images(
         if titles is not None:
             ax.set_title(titles[i])
     return axes
+
+
+def show_heatmaps(
+    matrices: torch.Tensor | np.ndarray,
+    xlabel: str,
+    ylabel: str,
+    titles: Sequence[str] | None = None,
+    figsize: tuple[float, float] = (2.5, 2.5),
+    cmap: str = "Reds",
+) -> Figure:
+    """Show a grid of heat maps (e.g. attention weights) that share one colour scale and bar.
+
+    Args:
+        matrices: tensor or array of shape ``(R, C, Q, K)``: ``R`` rows by ``C`` columns of
+            ``Q x K`` matrices; for attention weights, row ``q`` of a matrix is the weights one
+            query puts on the ``K`` keys.
+        xlabel: label of the x axis (the ``K`` columns of each matrix), on the bottom row.
+        ylabel: label of the y axis (the ``Q`` rows of each matrix), on the left column.
+        titles: one title per column of the grid (``C`` titles), shown above the top row.
+        figsize: size of the whole figure, in inches (width, height).
+        cmap: a matplotlib colour map name.
+
+    Returns:
+        The figure; its first ``R * C`` axes hold the heat maps, the last one the colour bar.
+
+    Raises:
+        TypeError: if ``matrices`` is not a tensor or an array.
+        ValueError: if ``matrices`` is not 4-D or is empty, or ``titles`` does not have ``C``
+            entries.
+
+    Source: ``show_heatmaps`` of d2l §11.1 (queries, keys and values).
+    """
+    if isinstance(matrices, torch.Tensor):
+        matrices = matrices.detach().cpu().numpy()
+    if not isinstance(matrices, np.ndarray):
+        raise TypeError(
+            f"show_heatmaps(matrices): expected a tensor or array, got {type(matrices).__name__}"
+        )
+    if matrices.ndim != 4 or matrices.size == 0:
+        raise ValueError(
+            f"show_heatmaps(matrices): expected a non-empty shape (R, C, Q, K), "
+            f"got {matrices.shape}"
+        )
+    num_rows, num_cols = matrices.shape[:2]
+    if titles is not None and len(titles) != num_cols:
+        raise ValueError(
+            f"show_heatmaps(titles): expected {num_cols} titles, one per column, got {len(titles)}"
+        )
+    fig, axes = plt.subplots(
+        num_rows, num_cols, figsize=figsize, sharex=True, sharey=True, squeeze=False
+    )
+    vmin, vmax = float(matrices.min()), float(matrices.max())
+    for i in range(num_rows):
+        for j in range(num_cols):
+            ax = axes[i, j]
+            image = ax.imshow(matrices[i, j], cmap=cmap, vmin=vmin, vmax=vmax)
+            if i == num_rows - 1:
+                ax.set_xlabel(xlabel)
+            if j == 0:
+                ax.set_ylabel(ylabel)
+            if titles is not None and i == 0:
+                ax.set_title(titles[j])
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # rows and columns are
+            ax.yaxis.set_major_locator(MaxNLocator(integer=True))  # indices: no 2.5 ticks
+    fig.colorbar(image, ax=axes, shrink=0.6)
+    return fig

@@ -127,11 +127,13 @@ def perplexity_on(
     """Perplexity of a language model on one text, read in order from its first token.
 
     The model starts from ``net.begin_state(1, device)`` at ``tokens[0]`` and carries its state
-    through the whole text, ``num_steps`` tokens at a time (the chunk size changes only the
-    memory used, not the result). It predicts ``tokens[t]`` from ``tokens[:t]``; the scored
-    targets are ``tokens[start:]``, so ``tokens[:start]`` serve only as context. With the
-    default ``start=4`` the targets are those the n-gram models of the language-model notebook
-    are scored on (the 5-gram needs four characters of context).
+    through the whole text, ``num_steps`` tokens at a time (for a causal model the chunk size
+    changes only the memory used, not the result; a bidirectional model reads ahead within each
+    chunk, so its score is not a language model's, see the bidirectional-RNN notebook). It
+    predicts ``tokens[t]`` from ``tokens[:t]``; the scored targets are ``tokens[start:]``, so
+    ``tokens[:start]`` serve only as context. With the default ``start=4`` the targets are those
+    the n-gram models of the language-model notebook are scored on (the 5-gram needs four
+    characters of context).
 
     Args:
         net: a language model (see the module docstring); it is put in evaluation mode for the

@@ -170,3 +170,37 @@ def test_show_images_empty_grid_raises(rows, cols):
 def test_set_figsize_rejects_malformed_sizes(figsize):
     with pytest.raises(ValueError, match="figsize"):
         set_figsize(figsize)
+
+
+def test_show_heatmaps_grid_labels_titles_and_one_colour_scale():
+    from d2lhelpers import show_heatmaps
+
+    matrices = torch.rand(2, 3, 4, 5)  # (R, C, Q, K)
+    matrices[1, 2, 0, 0] = 2.0
+    fig = show_heatmaps(matrices, "keys", "queries", titles=["a", "b", "c"], figsize=(6, 4))
+    assert list(fig.get_size_inches()) == [6, 4]
+    *maps, bar = fig.axes
+    assert len(maps) == 6
+    for i, ax in enumerate(maps):
+        (image,) = ax.get_images()
+        np.testing.assert_allclose(image.get_array(), matrices[i // 3, i % 3].numpy())
+        assert image.get_clim() == (float(matrices.min()), 2.0)  # one scale for all
+        assert image.get_cmap().name == "Reds"
+        assert ax.get_title() == ("abc"[i % 3] if i < 3 else "")  # titles on the top row
+        assert all(float(t).is_integer() for t in ax.get_xticks())
+        assert ax.get_xlabel() == ("keys" if i >= 3 else "")
+        assert ax.get_ylabel() == ("queries" if i % 3 == 0 else "")
+    assert bar.get_ylim() == (float(matrices.min()), 2.0)
+
+
+def test_show_heatmaps_accepts_arrays_and_rejects_bad_input():
+    from d2lhelpers import show_heatmaps
+
+    fig = show_heatmaps(np.eye(3)[None, None], "x", "y", cmap="Blues")
+    assert fig.axes[0].get_images()[0].get_cmap().name == "Blues"
+    with pytest.raises(ValueError, match=r"show_heatmaps\(matrices\): expected a non-empty"):
+        show_heatmaps(torch.rand(3, 4), "x", "y")
+    with pytest.raises(TypeError, match=r"show_heatmaps\(matrices\)"):
+        show_heatmaps([[[[1.0]]]], "x", "y")
+    with pytest.raises(ValueError, match=r"show_heatmaps\(titles\): expected 2 titles"):
+        show_heatmaps(torch.rand(1, 2, 3, 3), "x", "y", titles=["only one"])
