@@ -8,6 +8,7 @@ from .arrays import TensorLoader, load_array, synthetic_data
 from .attention import (
     AdditiveAttention,
     DotProductAttention,
+    Seq2SeqAttentionDecoder,
     masked_softmax,
     valid_lens_to_mask,
 )
@@ -125,6 +126,7 @@ __all__ = [
     "RESNET18",
     "RNNModel",
     "Residual",
+    "Seq2SeqAttentionDecoder",
     "Seq2SeqDecoder",
     "Seq2SeqEncoder",
     "Seq2SeqHistory",

@@ -7,7 +7,9 @@ size. Every tensor is batch first.
 - :func:`valid_lens_to_mask`: the same valid lengths as a boolean ``(B, Q, K)`` mask (``True``
   means "attend"), the convention of ``torch.nn.functional.scaled_dot_product_attention``;
 - :class:`DotProductAttention` and :class:`AdditiveAttention`: attention pooling with the two
-  classic scoring functions; each keeps the weights of its last call in ``.attention_weights``.
+  classic scoring functions; each keeps the weights of its last call in ``.attention_weights``;
+- :class:`Seq2SeqAttentionDecoder`: the GRU decoder of :mod:`~d2lhelpers.seq2seq` with
+  Bahdanau (additive) attention over the encoder's outputs at every step.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from .seq2seq import Decoder, _check_sizes, _check_tokens
 from .validation import check_int, check_number
 
 
@@ -233,3 +236,99 @@ class AdditiveAttention(nn.Module):
         scores = self.w_v(features).squeeze(-1)  # (B, Q, K)
         self.attention_weights = masked_softmax(scores, valid_lens)
         return self.dropout(self.attention_weights) @ values
+
+
+class Seq2SeqAttentionDecoder(Decoder):
+    """A GRU decoder that attends to all encoder outputs at every step (Bahdanau attention).
+
+    At decoding step ``t`` the query is the decoder's previous top-layer hidden state
+    ``s_{t-1}`` (at the first step, the encoder's final top-layer state); the keys and values
+    are the encoder's top-layer outputs ``h_1..h_T``. :class:`AdditiveAttention` with ``H``
+    hidden units, masked by the source valid lengths, gives the context
+    ``c_t = sum_j alpha(s_{t-1}, h_j) h_j``; the GRU reads ``[embedding(y_{t-1}); c_t]`` and a
+    linear layer maps its top-layer output to logits. The parameter names are those of
+    :class:`~d2lhelpers.seq2seq.Seq2SeqDecoder` plus ``attention.*``.
+
+    Args:
+        vocab_size: ``V``, target token indices.
+        embed_size: ``E``.
+        num_hiddens: ``H``; must equal the encoder's.
+        num_layers: ``L``; must equal the encoder's.
+        dropout: dropout between GRU layers and on the attention weights (training mode).
+
+    Shapes:
+        ``init_state((outputs (T, B, H), hidden (L, B, H)), enc_valid_len (B,) or None)`` takes
+        the output of :class:`~d2lhelpers.seq2seq.Seq2SeqEncoder` and returns
+        ``(enc_outputs (B, T, H) batch first, hidden (L, B, H), enc_valid_len)``.
+        ``forward(X, state)``: ``X`` int64 ``(B, T')``; returns ``(logits (B, T', V),
+        new_state)``. Feeding the steps one at a time with the returned state gives the same
+        logits as one call on the whole ``X``.
+
+    Attributes:
+        attention_weights: tensor ``(B, T', T)`` of the last ``forward`` call: row ``t`` holds
+            the weights over the ``T`` source positions used at step ``t`` (0 at padded
+            positions). During step-by-step decoding (``T' = 1``) it is ``(B, 1, T)``, so collect
+            it after each step. ``None`` before the first call.
+
+    Raises:
+        ValueError: for sizes that are not positive ints or ``dropout`` outside ``[0, 1)``; in
+            ``init_state``, if the encoder's outputs or hidden state do not have shapes
+            ``(T, B, H)`` and ``(L, B, H)``.
+        TypeError: if ``X`` is not an int64 tensor.
+
+    Source: ``Seq2SeqAttentionDecoder`` of d2l §11.4 (the Bahdanau attention mechanism);
+    Bahdanau, Cho and Bengio, "Neural Machine Translation by Jointly Learning to Align and
+    Translate" (2015), with a GRU decoder and the previous state as the query.
+    """
+
+    def __init__(
+        self,
+        vocab_size: int,
+        embed_size: int,
+        num_hiddens: int,
+        num_layers: int,
+        dropout: float = 0.0,
+    ) -> None:
+        super().__init__()
+        _check_sizes(vocab_size, embed_size, num_hiddens, num_layers, dropout)
+        self.embedding = nn.Embedding(vocab_size, embed_size)
+        self.attention = AdditiveAttention(num_hiddens, num_hiddens, num_hiddens, dropout)
+        self.rnn = nn.GRU(embed_size + num_hiddens, num_hiddens, num_layers, dropout=dropout)
+        self.dense = nn.Linear(num_hiddens, vocab_size)
+        self.attention_weights: Tensor | None = None
+
+    def init_state(
+        self, enc_outputs: tuple[Tensor, Tensor], enc_valid_len: Tensor | None = None
+    ) -> tuple[Tensor, Tensor, Tensor | None]:
+        """``(enc_outputs (B, T, H), hidden (L, B, H), enc_valid_len)`` from the encoder."""
+        outputs, hidden = enc_outputs
+        L, H = self.rnn.num_layers, self.rnn.hidden_size
+        if hidden.ndim != 3 or (hidden.shape[0], hidden.shape[2]) != (L, H):
+            raise ValueError(
+                f"the encoder's hidden state must have shape (L={L}, B, H={H}), "
+                f"got {tuple(hidden.shape)}"
+            )
+        if outputs.ndim != 3 or outputs.shape[1:] != hidden.shape[1:]:
+            raise ValueError(
+                f"the encoder's outputs must have shape (T, B={hidden.shape[1]}, H={H}), "
+                f"got {tuple(outputs.shape)}"
+            )
+        return outputs.transpose(0, 1), hidden, enc_valid_len
+
+    def forward(
+        self, X: Tensor, state: tuple[Tensor, Tensor, Tensor | None]
+    ) -> tuple[Tensor, tuple[Tensor, Tensor, Tensor | None]]:
+        """Logits ``(B, T', V)`` for the inputs ``X`` (B, T'), and the new state."""
+        _check_tokens("X", X)
+        enc_outputs, hidden, enc_valid_len = state
+        outputs, weights = [], []
+        for emb in self.embedding(X.t()):  # one step at a time: emb is (B, E)
+            query = hidden[-1].unsqueeze(1)  # (B, 1, H): the previous top-layer state
+            context = self.attention(query, enc_outputs, enc_outputs, enc_valid_len)  # (B, 1, H)
+            step_input = torch.cat([emb, context.squeeze(1)], dim=-1).unsqueeze(0)  # (1, B, E+H)
+            output, hidden = self.rnn(step_input, hidden)
+            outputs.append(output)
+            weights.append(self.attention.attention_weights)
+        self.attention_weights = torch.cat(weights, dim=1)  # (B, T', T)
+        logits = self.dense(torch.cat(outputs, dim=0)).transpose(0, 1)  # (B, T', V)
+        return logits, (enc_outputs, hidden, enc_valid_len)

@@ -48,6 +48,21 @@ def _check_valid_len(valid_len: Any, batch_size: int, num_steps: int | None = No
         raise ValueError(f"valid_len must lie in 0..{num_steps}, got {valid_len.tolist()}")
 
 
+def _check_sizes(
+    vocab_size: int, embed_size: int, num_hiddens: int, num_layers: int, dropout: float
+) -> None:
+    """The constructor arguments of the GRU encoders and decoders, each named in its error."""
+    for name, value in [
+        ("vocab_size", vocab_size),
+        ("embed_size", embed_size),
+        ("num_hiddens", num_hiddens),
+        ("num_layers", num_layers),
+    ]:
+        check_int(name, value)
+    if not 0 <= check_number("dropout", dropout) < 1:
+        raise ValueError(f"dropout must lie in [0, 1), got {dropout!r}")
+
+
 class Encoder(nn.Module):
     """The encoder interface: a variable-length source sequence to encoder outputs.
 
@@ -152,15 +167,7 @@ class Seq2SeqEncoder(Encoder):
         dropout: float = 0.0,
     ) -> None:
         super().__init__()
-        for name, value in [
-            ("vocab_size", vocab_size),
-            ("embed_size", embed_size),
-            ("num_hiddens", num_hiddens),
-            ("num_layers", num_layers),
-        ]:
-            check_int(name, value)
-        if not 0 <= check_number("dropout", dropout) < 1:
-            raise ValueError(f"dropout must lie in [0, 1), got {dropout!r}")
+        _check_sizes(vocab_size, embed_size, num_hiddens, num_layers, dropout)
         self.embedding = nn.Embedding(vocab_size, embed_size)
         self.rnn = nn.GRU(embed_size, num_hiddens, num_layers, dropout=dropout)
 
@@ -217,15 +224,7 @@ class Seq2SeqDecoder(Decoder):
         dropout: float = 0.0,
     ) -> None:
         super().__init__()
-        for name, value in [
-            ("vocab_size", vocab_size),
-            ("embed_size", embed_size),
-            ("num_hiddens", num_hiddens),
-            ("num_layers", num_layers),
-        ]:
-            check_int(name, value)
-        if not 0 <= check_number("dropout", dropout) < 1:
-            raise ValueError(f"dropout must lie in [0, 1), got {dropout!r}")
+        _check_sizes(vocab_size, embed_size, num_hiddens, num_layers, dropout)
         self.embedding = nn.Embedding(vocab_size, embed_size)
         self.rnn = nn.GRU(embed_size + num_hiddens, num_hiddens, num_layers, dropout=dropout)
         self.dense = nn.Linear(num_hiddens, vocab_size)

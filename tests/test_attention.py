@@ -1,4 +1,4 @@
-"""masked_softmax, valid_lens_to_mask, DotProductAttention and AdditiveAttention."""
+"""masked_softmax, valid_lens_to_mask, the attention modules and Seq2SeqAttentionDecoder."""
 
 from __future__ import annotations
 
@@ -11,7 +11,13 @@ from torch.nn import functional as F
 from d2lhelpers import (
     AdditiveAttention,
     DotProductAttention,
+    EncoderDecoder,
+    Seq2SeqAttentionDecoder,
+    Seq2SeqEncoder,
+    Vocab,
     masked_softmax,
+    tokenize_cmn_eng,
+    translate,
     valid_lens_to_mask,
 )
 
@@ -155,3 +161,98 @@ def test_additive_attention_bad_arguments_raise():
         attention(torch.randn(1, 2, 3), torch.randn(1, 2, 3), torch.randn(1, 2, 1))
     with pytest.raises(ValueError, match="keys must have size key_size=3"):
         attention(torch.randn(1, 2, 4), torch.randn(1, 2, 4), torch.randn(1, 2, 1))
+
+
+def _attention_seq2seq(src_vocab_size=11, tgt_vocab_size=13, num_layers=2):
+    torch.manual_seed(0)
+    encoder = Seq2SeqEncoder(src_vocab_size, 6, 8, num_layers)
+    decoder = Seq2SeqAttentionDecoder(tgt_vocab_size, 5, 8, num_layers)
+    return EncoderDecoder(encoder, decoder)
+
+
+def test_seq2seq_attention_decoder_shapes_and_state():
+    net = _attention_seq2seq()
+    X, X_len = torch.randint(3, 11, (4, 7)), torch.tensor([7, 3, 1, 5])
+    Y = torch.randint(0, 13, (4, 6))
+    enc_outputs = net.encoder(X, X_len)
+    state = net.decoder.init_state(enc_outputs, X_len)
+    assert state[0].shape == (4, 7, 8) and state[1].shape == (2, 4, 8)
+    torch.testing.assert_close(state[0], enc_outputs[0].transpose(0, 1))
+    assert state[2] is X_len
+    logits, new_state = net.decoder(Y, state)
+    assert logits.shape == (4, 6, 13) and new_state[1].shape == (2, 4, 8)
+    assert net.decoder.attention_weights.shape == (4, 6, 7)
+    torch.testing.assert_close(net.decoder.attention_weights.sum(-1), torch.ones(4, 6))
+
+
+def test_seq2seq_attention_decoder_step_by_step_equals_whole_sequence():
+    net = _attention_seq2seq()
+    X, X_len = torch.randint(3, 11, (3, 5)), torch.tensor([5, 2, 4])
+    Y = torch.randint(0, 13, (3, 4))
+    with torch.no_grad():
+        state = net.decoder.init_state(net.encoder(X, X_len), X_len)
+        whole, _ = net.decoder(Y, state)
+        whole_weights = net.decoder.attention_weights
+        steps, weights = [], []
+        for t in range(Y.shape[1]):
+            step_logits, state = net.decoder(Y[:, t : t + 1], state)
+            steps.append(step_logits)
+            weights.append(net.decoder.attention_weights)
+    torch.testing.assert_close(torch.cat(steps, dim=1), whole)
+    torch.testing.assert_close(torch.cat(weights, dim=1), whole_weights)
+
+
+def test_seq2seq_attention_decoder_masked_positions_get_zero_weight():
+    net = _attention_seq2seq(num_layers=1)
+    X, X_len = torch.randint(3, 11, (3, 6)), torch.tensor([2, 6, 4])
+    net(X, torch.randint(0, 13, (3, 5)), X_len)
+    W = net.decoder.attention_weights  # (3, 5, 6)
+    assert torch.all(W[0, :, 2:] == 0) and torch.all(W[2, :, 4:] == 0)
+    assert torch.all(W[1] > 0)
+    # Changing the padded source tokens changes nothing.
+    X2 = X.clone()
+    X2[0, 2:] = 3
+    torch.testing.assert_close(
+        net(X2, torch.zeros(3, 5, dtype=torch.long), X_len)[0],
+        net(X, torch.zeros(3, 5, dtype=torch.long), X_len)[0],
+    )
+
+
+def test_seq2seq_attention_decoder_uses_previous_state_as_query():
+    net = _attention_seq2seq(num_layers=1)
+    decoder = net.decoder
+    X, X_len = torch.randint(3, 11, (2, 4)), torch.tensor([4, 3])
+    Y = torch.randint(0, 13, (2, 1))
+    with torch.no_grad():
+        enc_outputs, hidden, _ = decoder.init_state(net.encoder(X, X_len), X_len)
+        decoder(Y, (enc_outputs, hidden, X_len))
+        expected = decoder.attention.attention_weights.clone()
+        decoder.attention(hidden[-1].unsqueeze(1), enc_outputs, enc_outputs, X_len)
+    torch.testing.assert_close(decoder.attention.attention_weights, expected)
+    torch.testing.assert_close(decoder.attention_weights, expected)
+
+
+def test_seq2seq_attention_decoder_works_with_translate():
+    pairs = [("Go.", "走。"), ("Hi.", "你好。"), ("Run!", "跑！")]
+    src, tgt = tokenize_cmn_eng(pairs)
+    src_vocab = Vocab(src, reserved_tokens=["<pad>", "<bos>", "<eos>"])
+    tgt_vocab = Vocab(tgt, reserved_tokens=["<pad>", "<bos>", "<eos>"])
+    net = _attention_seq2seq(len(src_vocab), len(tgt_vocab), num_layers=1)
+    out = translate(net, ["Go.", "Hi there."], src_vocab, tgt_vocab, num_steps=4)
+    assert len(out) == 2 and all(len(tokens) <= 4 for tokens in out)
+    assert all(token in tgt_vocab.token_to_idx for tokens in out for token in tokens)
+
+
+def test_seq2seq_attention_decoder_bad_arguments_raise():
+    with pytest.raises(ValueError, match="num_hiddens"):
+        Seq2SeqAttentionDecoder(10, 4, 0, 1)
+    with pytest.raises(ValueError, match="dropout"):
+        Seq2SeqAttentionDecoder(10, 4, 8, 1, dropout=1.0)
+    decoder = Seq2SeqAttentionDecoder(10, 4, 8, 2)
+    with pytest.raises(ValueError, match="hidden state must have shape"):
+        decoder.init_state((torch.zeros(5, 3, 8), torch.zeros(1, 3, 8)))
+    with pytest.raises(ValueError, match="outputs must have shape"):
+        decoder.init_state((torch.zeros(5, 2, 8), torch.zeros(2, 3, 8)))
+    state = decoder.init_state((torch.zeros(5, 3, 8), torch.zeros(2, 3, 8)))
+    with pytest.raises(TypeError, match="X must be an int64"):
+        decoder(torch.zeros(3, 2), state)
