@@ -21,7 +21,7 @@ import torch
 from torch import Tensor, nn
 
 from .seq2seq import Decoder, _check_sizes, _check_tokens
-from .validation import check_int, check_number
+from .validation import check_dropout, check_int
 
 
 def _check_3d(name: str, X: Any, expected: str) -> Tensor:
@@ -159,8 +159,7 @@ class DotProductAttention(nn.Module):
 
     def __init__(self, dropout: float = 0.0) -> None:
         super().__init__()
-        if not 0.0 <= check_number("dropout", dropout) < 1.0:
-            raise ValueError(f"dropout must be in [0, 1), got {dropout!r}")
+        check_dropout(dropout)
         self.dropout = nn.Dropout(dropout)
         self.attention_weights: Tensor | None = None
 
@@ -209,8 +208,7 @@ class AdditiveAttention(nn.Module):
         check_int("query_size", query_size)
         check_int("key_size", key_size)
         check_int("num_hiddens", num_hiddens)
-        if not 0.0 <= check_number("dropout", dropout) < 1.0:
-            raise ValueError(f"dropout must be in [0, 1), got {dropout!r}")
+        check_dropout(dropout)
         self.W_q = nn.Linear(query_size, num_hiddens, bias=False)
         self.W_k = nn.Linear(key_size, num_hiddens, bias=False)
         self.w_v = nn.Linear(num_hiddens, 1, bias=False)

@@ -27,7 +27,7 @@ from .devices import try_gpu
 from .text import Vocab
 from .timing import Timer
 from .translation import BOS, EOS, build_array_nmt, preprocess_eng, tokenize_eng
-from .validation import check_int, check_number
+from .validation import check_dropout, check_int, check_number
 
 Batches = Iterable[tuple[Tensor, Tensor, Tensor, Tensor]]
 
@@ -59,8 +59,7 @@ def _check_sizes(
         ("num_layers", num_layers),
     ]:
         check_int(name, value)
-    if not 0 <= check_number("dropout", dropout) < 1:
-        raise ValueError(f"dropout must lie in [0, 1), got {dropout!r}")
+    check_dropout(dropout)
 
 
 class Encoder(nn.Module):

@@ -37,3 +37,14 @@ def check_number(name: str, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a number, got {value!r}")
     return float(value)
+
+
+def check_dropout(value: Any) -> float:
+    """Return the dropout probability ``value`` as a float if it lies in ``[0, 1)``.
+
+    Raises:
+        TypeError: if it is not a number; ValueError: if it is outside ``[0, 1)``.
+    """
+    if not 0 <= check_number("dropout", value) < 1:
+        raise ValueError(f"dropout must lie in [0, 1), got {value!r}")
+    return float(value)

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 import d2lhelpers as d2l
-from d2lhelpers.validation import check_int, check_number, is_int
+from d2lhelpers.validation import check_dropout, check_int, check_number, is_int
 
 
 @pytest.mark.parametrize("value", [1, 5, torch.tensor(3).item()])
@@ -35,6 +35,15 @@ def test_check_int_names_the_argument_and_the_expectation(value, minimum, maximu
 def test_check_number_rejects_non_numbers(value):
     with pytest.raises(TypeError, match="x must be a number"):
         check_number("x", value)
+
+
+def test_check_dropout():
+    assert check_dropout(0) == 0.0 and check_dropout(0.5) == 0.5
+    for value in (-0.1, 1, 1.5):
+        with pytest.raises(ValueError, match=r"dropout must lie in \[0, 1\)"):
+            check_dropout(value)
+    with pytest.raises(TypeError, match="dropout must be a number"):
+        check_dropout("0.1")
 
 
 @pytest.mark.parametrize(
