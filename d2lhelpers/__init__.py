@@ -56,6 +56,13 @@ from .modern_cnns import (
     vgg_block,
 )
 from .ngram import NGramModel
+from .optimization import (
+    OptimizationHistory,
+    load_data_airfoil,
+    show_trace_2d,
+    trace_2d,
+    train_linear_regression,
+)
 from .plotting import plot, set_axes, set_figsize, show_heatmaps, show_images
 from .reduced import env_flag, reduced_mode, target
 from .reproducibility import seed_everything
@@ -92,6 +99,17 @@ from .sequence_data import (
 from .text import Vocab, load_corpus_time_machine, read_time_machine, tokenize
 from .timing import Accumulator, Timer
 from .training import TrainingHistory, accuracy, evaluate_accuracy, train_classifier
+from .transformer import (
+    AddNorm,
+    MultiHeadAttention,
+    PositionalEncoding,
+    PositionWiseFFN,
+    TransformerDecoder,
+    TransformerDecoderBlock,
+    TransformerEncoder,
+    TransformerEncoderBlock,
+    sinusoid_table,
+)
 from .translation import (
     build_array_nmt,
     load_data_cmn_eng,
@@ -109,6 +127,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Accumulator",
+    "AddNorm",
     "AdditiveAttention",
     "Animator",
     "DATASETS",
@@ -123,6 +142,11 @@ __all__ = [
     "GOOGLENET_INCEPTIONS",
     "Inception",
     "LanguageModelHistory",
+    "MultiHeadAttention",
+    "NGramModel",
+    "OptimizationHistory",
+    "PositionWiseFFN",
+    "PositionalEncoding",
     "RESNET18",
     "RNNModel",
     "Residual",
@@ -134,8 +158,11 @@ __all__ = [
     "TensorLoader",
     "Timer",
     "TrainingHistory",
+    "TransformerDecoder",
+    "TransformerDecoderBlock",
+    "TransformerEncoder",
+    "TransformerEncoderBlock",
     "VGG11",
-    "NGramModel",
     "Vocab",
     "accuracy",
     "alexnet",
@@ -166,6 +193,7 @@ __all__ = [
     "linreg",
     "load_array",
     "load_corpus_time_machine",
+    "load_data_airfoil",
     "load_data_cmn_eng",
     "load_data_fashion_mnist",
     "load_data_time_machine",
@@ -197,6 +225,8 @@ __all__ = [
     "sgd",
     "show_heatmaps",
     "show_images",
+    "show_trace_2d",
+    "sinusoid_table",
     "softmax",
     "split_corpus",
     "split_pairs",
@@ -207,15 +237,17 @@ __all__ = [
     "tokenize_cmn_eng",
     "tokenize_eng",
     "tokenize_zh",
+    "trace_2d",
     "train_classifier",
     "train_language_model",
+    "train_linear_regression",
     "train_seq2seq",
     "transition_block",
     "translate",
     "truncate_pad",
-    "valid_lens_to_mask",
     "try_all_gpus",
     "try_gpu",
+    "valid_lens_to_mask",
     "vgg",
     "vgg_block",
 ]
