@@ -87,6 +87,7 @@ def train_linear_regression(
     record_every: int = 200,
     seed: int | None = 0,
     plot: bool = True,
+    verbose: bool = True,
 ) -> OptimizationHistory:
     """Fit a linear regression with minibatches and the optimizer ``make_optimizer`` builds.
 
@@ -106,9 +107,10 @@ def train_linear_regression(
             optimizer starts from the same weights and sees the same minibatches; ``None`` leaves
             the generator alone.
         plot: draw the loss against epochs live.
+        verbose: print the last loss and the training seconds per epoch.
 
     Returns:
-        The :class:`OptimizationHistory`; the last loss and the seconds per epoch are printed.
+        The :class:`OptimizationHistory`.
 
     Raises:
         TypeError: if ``data_iter`` is not a :class:`~d2lhelpers.arrays.TensorLoader` of
@@ -160,7 +162,8 @@ def train_linear_regression(
                 next_record += record_every
     if animator:
         animator.finish()
-    print(f"loss {history.loss[-1]:.3f}, {seconds / num_epochs:.3f} s/epoch")
+    if verbose:
+        print(f"loss {history.loss[-1]:.3f}, {seconds / num_epochs:.3f} s/epoch")
     return history
 
 

@@ -63,6 +63,14 @@ def test_train_linear_regression_records_loss_over_all_examples():
     assert history.loss[-1] < history.loss[0] / 100
 
 
+def test_train_linear_regression_prints_only_when_verbose(capsys):
+    make = lambda params: torch.optim.SGD(params, lr=0.1)  # noqa: E731
+    train_linear_regression(make, _toy_loader(), plot=False)
+    assert capsys.readouterr().out.startswith("loss ")
+    train_linear_regression(make, _toy_loader(), plot=False, verbose=False)
+    assert capsys.readouterr().out == ""
+
+
 def test_train_linear_regression_same_seed_same_run_and_custom_optimizer():
     class PlainSGD(torch.optim.Optimizer):
         def __init__(self, params, lr):
