@@ -3,6 +3,14 @@
 Import it as ``import d2lhelpers as d2l``.
 """
 
+from .anchors import (
+    assign_anchor_to_bbox,
+    multibox_detection,
+    multibox_prior,
+    multibox_target,
+    offset_boxes,
+    offset_inverse,
+)
 from .animator import Animator
 from .arrays import TensorLoader, load_array, synthetic_data
 from .attention import (
@@ -25,6 +33,10 @@ from .datasets import (
     cache_dir,
     get_data_path,
     resolve_dataset,
+)
+from .detection_data import (
+    load_data_fashion_mnist_detection,
+    make_fashion_mnist_scenes,
 )
 from .devices import cpu, num_gpus, try_all_gpus, try_gpu
 from .fashion_mnist import (
@@ -63,7 +75,7 @@ from .optimization import (
     trace_2d,
     train_linear_regression,
 )
-from .plotting import plot, set_axes, set_figsize, show_heatmaps, show_images
+from .plotting import plot, set_axes, set_figsize, show_bboxes, show_heatmaps, show_images
 from .reduced import env_flag, reduced_mode, target
 from .reproducibility import seed_everything
 from .rnn import (
@@ -166,6 +178,7 @@ __all__ = [
     "Vocab",
     "accuracy",
     "alexnet",
+    "assign_anchor_to_bbox",
     "build_array_nmt",
     "cache_dir",
     "conv_output_size",
@@ -196,14 +209,21 @@ __all__ = [
     "load_data_airfoil",
     "load_data_cmn_eng",
     "load_data_fashion_mnist",
+    "load_data_fashion_mnist_detection",
     "load_data_time_machine",
     "log_rmse",
+    "make_fashion_mnist_scenes",
     "masked_cross_entropy",
     "masked_softmax",
+    "multibox_detection",
+    "multibox_prior",
+    "multibox_target",
     "multiply_adds",
     "nin",
     "nin_block",
     "num_gpus",
+    "offset_boxes",
+    "offset_inverse",
     "perplexity_on",
     "plot",
     "pool2d",
@@ -223,6 +243,7 @@ __all__ = [
     "set_axes",
     "set_figsize",
     "sgd",
+    "show_bboxes",
     "show_heatmaps",
     "show_images",
     "show_trace_2d",

@@ -253,3 +253,51 @@ def show_heatmaps(
             ax.yaxis.set_major_locator(MaxNLocator(integer=True))  # indices: no 2.5 ticks
     fig.colorbar(image, ax=axes, shrink=0.6)
     return fig
+
+
+def show_bboxes(
+    axes: Axes,
+    bboxes: torch.Tensor | np.ndarray | Sequence[Sequence[float]],
+    labels: Sequence[str] | str | None = None,
+    colors: Sequence[str] | str | None = None,
+) -> None:
+    """Draw bounding boxes as unfilled rectangles on ``axes``, each with an optional label.
+
+    Args:
+        axes: matplotlib axes, typically showing an image with ``imshow``.
+        bboxes: shape ``(N, 4)``: corner boxes ``(x1, y1, x2, y2)`` in the axes' data units
+            (pixels for an image), x to the right and y down.
+        labels: one text label per box (or a single string for one box), drawn at the box's
+            top-left corner; ``None`` for no labels.
+        colors: colours cycled over the boxes (a single colour for all); by default blue, green,
+            red, magenta and cyan.
+
+    Raises:
+        ValueError: if ``bboxes`` is not of shape ``(N, 4)``, or ``labels`` does not have one
+            entry per box.
+
+    Source: ``show_bboxes`` of d2l §14.4 (anchor boxes).
+    """
+    if isinstance(bboxes, torch.Tensor):
+        bboxes = bboxes.detach().cpu().numpy()
+    boxes = np.asarray(bboxes, dtype=float)
+    if boxes.ndim != 2 or boxes.shape[1] != 4:
+        raise ValueError(f"show_bboxes(bboxes): expected shape (N, 4), got {boxes.shape}")
+    if isinstance(labels, str):
+        labels = [labels]
+    if labels is not None and len(labels) != len(boxes):
+        raise ValueError(
+            f"show_bboxes(labels): expected {len(boxes)} labels, one per box, got {len(labels)}"
+        )
+    if colors is None:
+        colors = ["b", "g", "r", "m", "c"]
+    elif isinstance(colors, str):
+        colors = [colors]
+    for i, (x1, y1, x2, y2) in enumerate(boxes):
+        color = colors[i % len(colors)]
+        rect = plt.Rectangle((x1, y1), x2 - x1, y2 - y1, fill=False, edgecolor=color, linewidth=2)
+        axes.add_patch(rect)
+        if labels is not None:
+            text_color = "k" if color in ("w", "white") else "w"
+            style = {"va": "center", "ha": "center", "fontsize": 9, "color": text_color}
+            axes.text(x1, y1, labels[i], bbox={"facecolor": color, "lw": 0}, **style)
