@@ -234,6 +234,27 @@ class TransformerEncoderBlock(nn.Module):
         return self.addnorm2(Y, self.ffn(Y))
 
 
+def _build_stack(
+    module: nn.Module,
+    block_type: type[nn.Module],
+    vocab_size: int,
+    num_hiddens: int,
+    ffn_num_hiddens: int,
+    num_heads: int,
+    num_layers: int,
+    dropout: float,
+    max_len: int,
+) -> None:
+    # What the encoder and the decoder share: embedding, positional encoding, a stack of blocks.
+    check_int("vocab_size", vocab_size)
+    check_int("num_layers", num_layers)
+    module.embedding = nn.Embedding(vocab_size, num_hiddens)
+    module.pos_encoding = PositionalEncoding(num_hiddens, dropout, max_len)
+    module.blocks = nn.ModuleList(
+        block_type(num_hiddens, ffn_num_hiddens, num_heads, dropout) for _ in range(num_layers)
+    )
+
+
 def _embed(embedding: nn.Embedding, pos_encoding: PositionalEncoding, X: Tensor,
            offset: int = 0) -> Tensor:
     # The embeddings are scaled by sqrt(d) so that they are not drowned by the encoding's ±1.
@@ -273,14 +294,8 @@ class TransformerEncoder(Encoder):
         max_len: int = 1000,
     ) -> None:
         super().__init__()
-        check_int("vocab_size", vocab_size)
-        check_int("num_layers", num_layers)
-        self.embedding = nn.Embedding(vocab_size, num_hiddens)
-        self.pos_encoding = PositionalEncoding(num_hiddens, dropout, max_len)
-        self.blocks = nn.ModuleList(
-            TransformerEncoderBlock(num_hiddens, ffn_num_hiddens, num_heads, dropout)
-            for _ in range(num_layers)
-        )
+        _build_stack(self, TransformerEncoderBlock, vocab_size, num_hiddens, ffn_num_hiddens,
+                     num_heads, num_layers, dropout, max_len)
         self.attention_weights: list[Tensor] = []
 
     def forward(self, X: Tensor, valid_len: Tensor | None = None) -> Tensor:
@@ -373,14 +388,8 @@ class TransformerDecoder(Decoder):
         max_len: int = 1000,
     ) -> None:
         super().__init__()
-        check_int("vocab_size", vocab_size)
-        check_int("num_layers", num_layers)
-        self.embedding = nn.Embedding(vocab_size, num_hiddens)
-        self.pos_encoding = PositionalEncoding(num_hiddens, dropout, max_len)
-        self.blocks = nn.ModuleList(
-            TransformerDecoderBlock(num_hiddens, ffn_num_hiddens, num_heads, dropout)
-            for _ in range(num_layers)
-        )
+        _build_stack(self, TransformerDecoderBlock, vocab_size, num_hiddens, ffn_num_hiddens,
+                     num_heads, num_layers, dropout, max_len)
         self.dense = nn.Linear(num_hiddens, vocab_size)
         self.attention_weights: tuple[list[Tensor], list[Tensor]] = ([], [])
 
