@@ -29,3 +29,18 @@ def test_executed_top_to_bottom(path):
         f"{path.name}: execution counts {counts} are not 1..{len(counts)}; "
         f"re-run it top to bottom with `make notebooks NOTEBOOKS={path}`"
     )
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.parent.name + "/" + p.name)
+def test_every_figure_has_alt_text(path):
+    """The website shows each stored figure with the alt text in the cell's MyST-NB metadata
+    (``metadata.mystnb.image.alt``); without it, a screen reader reads out a file name."""
+    cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+    missing = [
+        c.get("id", index)
+        for index, c in enumerate(cells)
+        if c["cell_type"] == "code"
+        and any("image/png" in output.get("data", {}) for output in c.get("outputs", []))
+        and len(c["metadata"].get("mystnb", {}).get("image", {}).get("alt", "").split()) < 5
+    ]
+    assert missing == [], f"{path.name}: cells whose figures lack alt text: {missing}"
