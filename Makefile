@@ -4,7 +4,8 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 NOTEBOOKS ?= $(shell find notebooks -name '*.ipynb' -not -path '*/.ipynb_checkpoints/*' -not -path '*/assignments/*' | sort)
 
-.PHONY: book test test-portable test-portable-default test-portable-avx2 notebooks lint benchmarks
+.PHONY: book test test-portable test-portable-default test-portable-avx2 notebooks lint benchmarks \
+	site screenshots
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +42,28 @@ notebooks: $(VENV)/.installed
 	  env -u D2L_REDUCED $(BIN)/jupyter nbconvert --to notebook --execute --inplace \
 	    --ExecutePreprocessor.timeout=1800 --ExecutePreprocessor.kernel_name=python3 "$$nb" || exit 1; \
 	done
+
+# The website, from the stored outputs (nothing is executed), into build/site. Sphinx reads a
+# copy of notebooks/ beside the site's own pages (see site/conf.py); the scripts the pages
+# load (MathJax, the ipywidgets embed manager) come from npm, pinned in site/package-lock.json.
+SITE_SRC := build/site-src
+
+$(VENV)/.installed-site: $(VENV)/.installed
+	$(BIN)/python -m pip install -e ".[site]"
+	touch $@
+
+site/node_modules/.package-lock.json: site/package-lock.json
+	npm ci --prefix site --no-audit --no-fund
+
+site: $(VENV)/.installed-site site/node_modules/.package-lock.json
+	rm -rf $(SITE_SRC) && mkdir -p $(SITE_SRC)
+	cp -r site/index.md site/api.md notebooks $(SITE_SRC)/
+	$(BIN)/sphinx-build -b html -q -W --keep-going -c site -d build/site-doctrees $(SITE_SRC) build/site
+	@echo "The site is in build/site: open build/site/index.html"
+
+# The README's pictures, as the browser tests last saved them (run make site and make test first).
+screenshots:
+	cp build/screenshots/site-quick-tour.png build/screenshots/jupyterlab-quick-tour.png docs/
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .

@@ -133,7 +133,7 @@ def vgg(
     image_size: int = 224,
     hidden: int = 4096,
 ) -> nn.Sequential:
-    """VGG: a stack of ``vgg_block``s, then three linear layers as in AlexNet.
+    """VGG: a stack of VGG blocks (``vgg_block``), then three linear layers as in AlexNet.
 
     Args:
         arch: one ``(num_convs, out_channels)`` pair per block; the default is VGG-11.
