@@ -53,6 +53,8 @@ $(VENV)/.installed-site: $(VENV)/.installed
 	touch $@
 
 site/node_modules/.package-lock.json: site/package-lock.json
+	@command -v npm >/dev/null || { echo "make site needs Node.js and npm:" \
+	  "install them with your system's package manager (apt-get install nodejs npm)"; exit 1; }
 	npm ci --prefix site --no-audit --no-fund
 
 site: $(VENV)/.installed-site site/node_modules/.package-lock.json
