@@ -61,7 +61,7 @@ site: $(VENV)/.installed-site site/node_modules/.package-lock.json
 	rm -rf $(SITE_SRC) && mkdir -p $(SITE_SRC)
 	cp -r site/index.md site/api.md notebooks $(SITE_SRC)/
 	$(BIN)/sphinx-build -b html -q -W --keep-going -c site -d build/site-doctrees $(SITE_SRC) build/site
-	@echo "The site is in build/site: open build/site/index.html"
+	@echo "The site is in build/site: python -m http.server -d build/site, then open http://localhost:8000"
 
 # The README's pictures, as the browser tests last saved them (run make site and make test first).
 screenshots:
