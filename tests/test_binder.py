@@ -10,14 +10,9 @@ from __future__ import annotations
 import json
 import os
 import re
-import secrets
 import shlex
-import socket
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 import warnings
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -31,6 +26,8 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from d2lhelpers.datasets import DATASETS
+
+from .jupyterlab_server import jupyterlab
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -300,12 +297,6 @@ def test_post_build_installs_settings_and_data(
     assert installed.read_text() == OVERRIDES.read_text()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_overrides_make_markdown_open_rendered(tmp_path: Path) -> None:
     overrides = json.loads(OVERRIDES.read_text())
     schemas = Path(get_app_dir(), "schemas")
@@ -321,55 +312,13 @@ def test_overrides_make_markdown_open_rendered(tmp_path: Path) -> None:
     app_settings = tmp_path / "app-settings"
     app_settings.mkdir()
     (app_settings / "overrides.json").write_text(OVERRIDES.read_text())
-    port, token = _free_port(), secrets.token_hex(16)
-    log = tmp_path / "lab.log"
-    with log.open("w") as stderr:  # Popen keeps its own copy of the descriptor
-        lab = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "jupyter",
-                "lab",
-                "--no-browser",
-                "--ServerApp.allow_root=True",
-                f"--ServerApp.port={port}",
-                "--ServerApp.port_retries=0",
-                f"--IdentityProvider.token={token}",
-                f"--ServerApp.root_dir={tmp_path}",
-                f"--LabApp.app_settings_dir={app_settings}",
-                f"--LabApp.user_settings_dir={tmp_path / 'user-settings'}",
-                f"--LabApp.workspaces_dir={tmp_path / 'workspaces'}",
-            ],
-            env={
-                **os.environ,
-                "JUPYTER_CONFIG_DIR": str(tmp_path / "config"),
-                "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"),
-            },
-            stdout=subprocess.DEVNULL,
-            stderr=stderr,
-        )
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-
-    def defaults(plugin: str) -> dict:
-        """The server's defaults of the overridden settings of ``plugin``."""
-        url = f"http://127.0.0.1:{port}/lab/api/settings/{plugin}?token={token}"
-        with opener.open(url, timeout=5) as response:
-            properties = json.load(response)["schema"]["properties"]
-        return {key: properties[key]["default"] for key in overrides[plugin]}
-
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert lab.poll() is None, f"jupyter lab exited:\n{log.read_text()[-3000:]}"
-            assert time.monotonic() < deadline, "jupyter lab did not answer within 60 s"
-            try:
-                served = {plugin: defaults(plugin) for plugin in overrides}
-                break
-            except (urllib.error.URLError, ConnectionError):
-                time.sleep(0.2)
-    finally:
-        lab.terminate()
-        lab.wait(timeout=30)
+    served = {}
+    with jupyterlab(tmp_path, tmp_path, f"--LabApp.app_settings_dir={app_settings}") as lab:
+        for plugin in overrides:
+            status, body = lab.get(f"/lab/api/settings/{plugin}?token={lab.token}")
+            assert status == 200, (plugin, status)
+            properties = json.loads(body)["schema"]["properties"]
+            served[plugin] = {key: properties[key]["default"] for key in overrides[plugin]}
     # The defaults that every user's settings start from.
     assert served == overrides
     viewers = served["@jupyterlab/docmanager-extension:plugin"]["defaultViewers"]

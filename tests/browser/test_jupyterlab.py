@@ -1,18 +1,12 @@
 """JupyterLab as ``make book`` starts it, driven in headless Chromium.
 
-The server binds 127.0.0.1 on a free port behind a random token, with a fresh configuration,
-settings and workspace, so a developer's own set-up does not change what is tested. Autosave is
-off and nothing is saved: the notebooks on disk must be unchanged after the run. Screenshots go
+The server (``tests/jupyterlab_server.py``) binds 127.0.0.1 on a free port behind a random
+token, with fresh configuration, settings and workspace folders. Autosave is off and nothing is
+saved: the notebooks on disk must be unchanged after the run. Screenshots go
 to build/screenshots/ (the README shows the quick tour's).
 """
 
-import http.client
 import json
-import os
-import secrets
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -21,6 +15,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from ..jupyterlab_server import Lab, jupyterlab
+
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
 
@@ -28,7 +24,6 @@ NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
 QUICK_TOUR = "00-introduction/01-quick-tour.ipynb"
 CALCULUS = "01-preliminaries/05-calculus.ipynb"
 VIEWPORT = {"width": 1280, "height": 800}  # a typical laptop screen
-SERVER_START_SECONDS = 90
 KERNEL_IDLE_MS = 60_000
 RUN_ALL_MS = 180_000
 WIDGET_UPDATE_MS = 20_000
@@ -41,103 +36,29 @@ SETTINGS = {
 }
 
 
-@dataclass(frozen=True)
-class Lab:
-    port: int
-    token: str
-    log: Path
-
-    def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.port}{path}?token={self.token}"
-
-    def log_tail(self) -> str:
-        return self.log.read_text(errors="replace")[-4000:]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _get(port: int, path: str) -> int:
-    """The status of ``GET path``, redirects not followed."""
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-    try:
-        connection.request("GET", path)
-        return connection.getresponse().status
-    finally:
-        connection.close()
-
-
-def _wait_until_up(lab: Lab, server: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + SERVER_START_SECONDS
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            pytest.fail(f"JupyterLab exited with code {server.returncode}:\n{lab.log_tail()}")
-        try:
-            if _get(lab.port, f"/api/status?token={lab.token}") == 200:
-                return
-        except OSError:  # not listening yet
-            pass
-        time.sleep(0.5)
-    pytest.fail(f"JupyterLab did not answer within {SERVER_START_SECONDS} s:\n{lab.log_tail()}")
-
-
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     home = tmp_path_factory.mktemp("jupyterlab")
-    settings_dir = home / "settings"
     for plugin, values in SETTINGS.items():
-        path = settings_dir / f"{plugin}.jupyterlab-settings"
+        path = home / "settings" / f"{plugin}.jupyterlab-settings"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(values))
-    lab = Lab(port=_free_port(), token=secrets.token_hex(24), log=home / "server.log")
-    # The kernels inherit this environment: D2L_DATA_PATH and D2L_OFFLINE pass through; Jupyter's
-    # and IPython's per-user directories do not. Full mode, as `make book` runs, not the suite's
-    # reduced mode: the quick tour takes seconds either way, its screenshot is the learner's view
-    # (all epochs, no reduced-mode notice), and only full mode draws the training plot live.
-    env = os.environ | {
-        "D2L_REDUCED": "0",
-        "JUPYTER_CONFIG_DIR": str(home / "config"),
-        "JUPYTER_DATA_DIR": str(home / "data"),
-        "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
-        "IPYTHONDIR": str(home / "ipython"),
-    }
-    command = [
-        sys.executable, "-m", "jupyter", "lab",
-        f"--ServerApp.root_dir={NOTEBOOKS}",
-        "--no-browser",
-        "--ServerApp.ip=127.0.0.1",
-        f"--ServerApp.port={lab.port}",
-        "--ServerApp.port_retries=0",
-        f"--IdentityProvider.token={lab.token}",
-        f"--LabApp.user_settings_dir={settings_dir}",
-        f"--LabApp.workspaces_dir={home / 'workspaces'}",
-        # JupyterLab checkpoints every notebook it opens; keep those copies out of the repository
-        f"--FileCheckpoints.checkpoint_dir={home / 'checkpoints'}",
+    # Full mode, as `make book` runs, not the suite's reduced mode: the quick tour takes seconds
+    # either way, its screenshot is the learner's view (all epochs, no reduced-mode notice), and
+    # only full mode draws the training plot live. The kernels inherit this environment.
+    with jupyterlab(
+        NOTEBOOKS,
+        home,
         # window.jupyterapp: the tests run JupyterLab's own commands instead of clicking menus
         "--LabApp.expose_app_in_browser=True",
-    ]
-    if os.geteuid() == 0:
-        command.append("--allow-root")
-    with lab.log.open("wb") as log:
-        server = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        _wait_until_up(lab, server)
+        env={"D2L_REDUCED": "0"},
+    ) as lab:
         yield lab
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
 
 
 def test_token_is_required(lab: Lab) -> None:
-    assert _get(lab.port, "/api/status") == 403
-    assert _get(lab.port, f"/lab/tree/{QUICK_TOUR}") == 302  # to the login page
+    assert lab.get("/api/status")[0] == 403
+    assert lab.get(f"/lab/tree/{QUICK_TOUR}")[0] == 302  # to the login page
 
 
 # In-page helpers, defined once per page. A notebook is found by its path; images are told apart
